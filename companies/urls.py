@@ -1,0 +1,3 @@
+"""API routes of companies."""
+
+urlpatterns = []
