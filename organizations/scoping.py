@@ -1,10 +1,11 @@
 """The tenancy choke point: the one way any door (API, dashboard, admin) reaches tenant-owned rows.
 
 - ``resolve_membership`` decides the active organization of a request (``X-Organization`` header, the dashboard's
-  session choice, or the user's default) — never request data.
+  session choice, or the user's default) — never request data. ``resolve_url_membership`` is the same decision for
+  endpoints that name the organization in their URL (``/organizations/{id}/…``), where a non-member gets 404.
 - ``scope_to_organization`` is the only filter applied to tenant-owned querysets.
-- ``OrgScopedAPIMixin`` (DRF), ``OrgScopedDashboardMixin`` (Django views) and ``OrgScopedAdmin`` (Django admin)
-  use both, plus the per-action role rules of ``required_role``.
+- ``OrgScopedAPIMixin`` (DRF; ``OrganizationURLAPIMixin`` for organization URLs), ``OrgScopedDashboardMixin``
+  (Django views) and ``OrgScopedAdmin`` (Django admin) use both, plus the per-action role rules of ``required_role``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404
 from rest_framework.permissions import SAFE_METHODS
 
-from accunode.api.exceptions import PermissionDeniedError
+from accunode.api.exceptions import NotFound, PermissionDeniedError
 from accunode.logging import organization_id_var, user_id_var
 
 from .choices import Role, role_at_least
@@ -50,6 +51,20 @@ def resolve_membership(user, requested_organization_id: str | None = None) -> Me
     return membership
 
 
+def resolve_url_membership(user, organization_id) -> Membership:
+    """The user's membership in the organization named by a URL (``/organizations/{id}/…``).
+
+    The same decision as ``resolve_membership``, except that an organization the user does not belong to is
+    ``NotFound``: an organization addressed by URL is an object, and other organizations' objects are 404, never 403.
+    """
+    if not organization_id:
+        raise NotFound("Organization not found.")
+    try:
+        return resolve_membership(user, organization_id)
+    except PermissionDeniedError:
+        raise NotFound("Organization not found.") from None
+
+
 def scope_to_organization(queryset: QuerySet, organization: Organization) -> QuerySet:
     """Restrict a tenant-owned queryset to one organization. The only place such a filter is written."""
     if not issubclass(queryset.model, OrgScopedModel):
@@ -78,19 +93,40 @@ class OrgScopedAPIMixin:
 
     action_roles: dict[str, str] = {}
 
+    def resolve_request_membership(self, request) -> Membership:
+        return resolve_membership(request.user, request.headers.get(ORGANIZATION_HEADER))
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        membership = resolve_membership(request.user, request.headers.get(ORGANIZATION_HEADER))
+        membership = self.resolve_request_membership(request)
         request.membership = membership
         request.organization = membership.organization
         user_id_var.set(str(request.user.pk))
         organization_id_var.set(str(membership.organization_id))
+        lookup = getattr(self, "lookup_url_kwarg", None) or getattr(self, "lookup_field", None)
+        if lookup and lookup in kwargs and hasattr(self, "get_object"):
+            self.get_object()  # another organization's object is 404 before any role check can say 403
         check_role(membership, required_role(request.method, getattr(self, "action", None), self.action_roles))
+
+    def get_object(self):
+        if not hasattr(self, "_scoped_object"):
+            self._scoped_object = super().get_object()
+        return self._scoped_object
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request organization
             return super().get_queryset().none()
         return scope_to_organization(super().get_queryset(), self.request.organization)
+
+
+class OrganizationURLAPIMixin(OrgScopedAPIMixin):
+    """For API views under ``/organizations/{organization_id}/``: the organization of the URL is the active one
+    (``X-Organization`` does not apply), a non-member gets 404, and roles are checked as for every tenant view."""
+
+    organization_url_kwarg = "organization_id"
+
+    def resolve_request_membership(self, request) -> Membership:
+        return resolve_url_membership(request.user, self.kwargs.get(self.organization_url_kwarg))
 
 
 class OrgScopedDashboardMixin(LoginRequiredMixin):
@@ -121,7 +157,14 @@ def administered_organization_ids(user) -> list:
 
 class OrgScopedAdmin(admin.ModelAdmin):
     """Django admin for tenant administrators: platform superusers see everything; a staff user who is an admin of
-    some organizations sees and edits only those organizations' rows, through every admin URL."""
+    some organizations sees and edits only those organizations' rows, through every admin URL (changelist, change,
+    delete, history, actions, autocomplete — all of them go through ``get_queryset``).
+
+    ``organization_id_field`` names the row's organization id: ``"organization_id"`` for tenant-owned models,
+    ``"id"`` for ``Organization`` itself.
+    """
+
+    organization_id_field = "organization_id"
 
     def _organization_ids(self, request) -> list:
         if not hasattr(request, "_administered_organization_ids"):
@@ -131,20 +174,22 @@ class OrgScopedAdmin(admin.ModelAdmin):
     def scope_admin_queryset(self, request, queryset: QuerySet) -> QuerySet:
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(organization_id__in=self._organization_ids(request))
+        return queryset.filter(**{f"{self.organization_id_field}__in": self._organization_ids(request)})
 
     def get_queryset(self, request):
         return self.scope_admin_queryset(request, super().get_queryset(request))
 
     def _may_administer(self, request, obj: Model | None) -> bool:
+        if not request.user.is_active:
+            return False
         if request.user.is_superuser:
             return True
-        if not request.user.is_active or not request.user.is_staff:
+        if not request.user.is_staff:
             return False
         allowed = self._organization_ids(request)
         if obj is None:
             return bool(allowed)
-        return obj.organization_id in allowed
+        return getattr(obj, self.organization_id_field) in allowed
 
     def has_module_permission(self, request):
         return self._may_administer(request, None)
@@ -161,19 +206,33 @@ class OrgScopedAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return self._may_administer(request, obj)
 
+    def _scoped_choices(self, request, related_model, kwargs: dict) -> dict:
+        """Choices of a relation offered to a tenant administrator: only their organizations' rows."""
+        if request.user.is_superuser:
+            return kwargs
+        allowed = self._organization_ids(request)
+        if related_model is Organization:
+            kwargs["queryset"] = Organization.objects.filter(id__in=allowed)
+        elif issubclass(related_model, OrgScopedModel):
+            kwargs["queryset"] = related_model._default_manager.filter(organization_id__in=allowed)
+        return kwargs
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        related_model = db_field.related_model
-        if not request.user.is_superuser:
-            allowed = self._organization_ids(request)
-            if related_model is Organization:
-                kwargs["queryset"] = Organization.objects.filter(id__in=allowed)
-            elif issubclass(related_model, OrgScopedModel):
-                kwargs["queryset"] = related_model._default_manager.filter(organization_id__in=allowed)
+        kwargs = self._scoped_choices(request, db_field.related_model, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs = self._scoped_choices(request, db_field.related_model, kwargs)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_list_filter(self, request) -> Iterable:
         filters = list(super().get_list_filter(request))
-        if request.user.is_superuser and "organization" not in filters:
+        # The organization filter lists every organization's name: platform staff only.
+        if (
+            request.user.is_superuser
+            and self.organization_id_field == "organization_id"
+            and "organization" not in filters
+        ):
             filters.insert(0, "organization")
         return filters
 

@@ -1,0 +1,77 @@
+"""Cached reads with ETags, invalidated by a per-organization data version that every write bumps.
+
+Services call ``organization_data_changed(organization_id)`` after any write to tenant data; every cached read
+of that organization then misses, because the version is part of its key. ``CachedReadMixin`` serves list and
+retrieve from the shared cache (Redis in production) and answers ``If-None-Match`` with 304.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
+from rest_framework import status
+from rest_framework.response import Response
+
+READ_CACHE_SECONDS = 300
+
+
+def _version_key(organization_id) -> str:
+    return f"orgdata:version:{organization_id}"
+
+
+def organization_data_version(organization_id) -> str:
+    version = cache.get(_version_key(organization_id))
+    if version is None:
+        version = uuid.uuid4().hex
+        if not cache.add(_version_key(organization_id), version, None):
+            version = cache.get(_version_key(organization_id)) or version
+    return version
+
+
+def organization_data_changed(organization_id) -> None:
+    """Invalidate every cached read of the organization (call after any committed write)."""
+    cache.set(_version_key(organization_id), uuid.uuid4().hex, None)
+
+
+def etag_for(data) -> str:
+    body = json.dumps(data, sort_keys=True, cls=DjangoJSONEncoder, separators=(",", ":"))
+    return '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+
+
+def _if_none_match(request) -> set[str]:
+    header = request.headers.get("If-None-Match", "")
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
+class CachedReadMixin:
+    """List and retrieve answered from the cache when the organization's data has not changed; ETag / 304."""
+
+    def _cached(self, request, build):
+        organization_id = request.organization.pk
+        key = (
+            "read:"
+            + hashlib.sha256(
+                f"{organization_id}:{organization_data_version(organization_id)}:{request.get_full_path()}".encode()
+            ).hexdigest()
+        )
+        data = cache.get(key)
+        if data is None:
+            response = build()
+            if response.status_code != status.HTTP_200_OK:
+                return response
+            data = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
+            cache.set(key, data, READ_CACHE_SECONDS)
+        etag = etag_for(data)
+        if etag in _if_none_match(request) or "*" in _if_none_match(request):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(data, headers={"ETag": etag, "Cache-Control": "private, no-cache"})
+
+    def list(self, request, *args, **kwargs):
+        return self._cached(request, lambda: super(CachedReadMixin, self).list(request, *args, **kwargs))
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._cached(request, lambda: super(CachedReadMixin, self).retrieve(request, *args, **kwargs))

@@ -1,0 +1,27 @@
+"""Predictions in Django admin, scoped to the tenant administrator's organizations. Read-only: predictions
+are made and re-scored through the services (API, dashboards, bulk jobs), never edited by hand."""
+
+from django.contrib import admin
+
+from organizations.scoping import OrgScopedAdmin
+
+from .models import Prediction
+
+
+@admin.register(Prediction)
+class PredictionAdmin(OrgScopedAdmin):
+    list_display = ["company", "kind", "reporting_year", "reporting_quarter", "probability", "risk_level", "rating"]
+    list_filter = ["kind", "risk_level", "source"]
+    search_fields = ["company__symbol", "company__name"]
+    list_select_related = ["company", "organization"]
+    autocomplete_fields = ["company"]
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,170 @@
+"""Prediction API serializers: strict input (API.md "Input"), explicit output (API.md "Output")."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accunode.api.serializers import StrictInputSerializer, StrictIntegerField
+from companies.serializers import SYMBOL_PATTERN, CompanyReferenceSerializer
+
+from .choices import QUARTER_LABELS
+from .models import Prediction
+
+MIN_REPORTING_YEAR = 1900
+
+
+class CompanyRefInputSerializer(StrictInputSerializer):
+    symbol = serializers.RegexField(SYMBOL_PATTERN, min_length=1, max_length=20)
+    name = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    sector = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string", "enum": ["Q1", "Q2", "Q3", "Q4"]}, {"type": "integer", "minimum": 1, "maximum": 4}]}
+)
+class QuarterField(serializers.Field):
+    """``"Q1"``–``"Q4"`` or ``1``–``4`` in; the number 1–4 internally."""
+
+    default_error_messages = {"invalid": 'Must be "Q1"–"Q4" or 1–4.'}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, int) and 1 <= data <= 4:
+            return data
+        if isinstance(data, str) and data.strip().upper() in {"Q1", "Q2", "Q3", "Q4"}:
+            return int(data.strip()[1])
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return QUARTER_LABELS.get(value)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "The 17 statement items of API.md in USD millions; required: revenue, ebit, net_income, "
+        "current_assets, total_assets (> 0), current_liabilities, long_term_debt, total_liabilities, "
+        "retained_earnings. Every number finite and |x| < 1e9. Unknown fields are rejected.",
+        "additionalProperties": {"type": ["number", "null"]},
+    }
+)
+class FinancialsField(serializers.Field):
+    """A JSON object; its contents are validated by mlcore (one validator for API, bulk and commands)."""
+
+    default_error_messages = {"invalid": "Must be an object of statement items."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class PredictionInputSerializer(StrictInputSerializer):
+    company = CompanyRefInputSerializer(required=False)
+    company_id = serializers.UUIDField(required=False)
+    reporting_year = StrictIntegerField(min_value=MIN_REPORTING_YEAR)
+    financials = FinancialsField()
+
+    def validate_reporting_year(self, value: int) -> int:
+        next_year = dt.date.today().year + 1
+        if value > next_year:
+            raise serializers.ValidationError(f"Must be between {MIN_REPORTING_YEAR} and {next_year}.")
+        return value
+
+    def validate(self, attrs):
+        if ("company" in attrs) == ("company_id" in attrs):
+            raise serializers.ValidationError({"company": ["Give exactly one of company (with symbol) or company_id."]})
+        return attrs
+
+
+class AnnualPredictionInputSerializer(PredictionInputSerializer):
+    pass
+
+
+class QuarterlyPredictionInputSerializer(PredictionInputSerializer):
+    reporting_quarter = QuarterField()
+
+
+class ModelInfoSerializer(serializers.Serializer):
+    version = serializers.CharField()
+    components = serializers.DictField(child=serializers.FloatField())
+
+
+class DriverSerializer(serializers.Serializer):
+    feature = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    contribution = serializers.FloatField()
+
+
+class UserReferenceSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+
+
+class PredictionOutputSerializer(serializers.ModelSerializer):
+    company = CompanyReferenceSerializer()
+    reporting_quarter = QuarterField(allow_null=True)
+    financials = serializers.DictField(child=serializers.FloatField())
+    ratios = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    model = serializers.SerializerMethodField()
+    drivers = DriverSerializer(many=True, allow_null=True)
+    created_by = UserReferenceSerializer(allow_null=True)
+
+    class Meta:
+        model = Prediction
+        fields = [
+            "id",
+            "kind",
+            "company",
+            "reporting_year",
+            "reporting_quarter",
+            "financials",
+            "ratios",
+            "probability",
+            "risk_level",
+            "rating",
+            "model",
+            "drivers",
+            "annualization",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(ModelInfoSerializer)
+    def get_model(self, prediction: Prediction) -> dict:
+        return {"version": prediction.model_version, "components": prediction.components}
+
+
+class RiskLevelCountsSerializer(serializers.Serializer):
+    LOW = serializers.IntegerField()
+    MEDIUM = serializers.IntegerField()
+    HIGH = serializers.IntegerField()
+    CRITICAL = serializers.IntegerField()
+
+
+class SectorStatsSerializer(serializers.Serializer):
+    sector = serializers.CharField(allow_null=True)
+    companies = serializers.IntegerField()
+    average_probability = serializers.FloatField(allow_null=True)
+
+
+class PredictionStatsSerializer(serializers.Serializer):
+    companies = serializers.IntegerField()
+    annual_predictions = serializers.IntegerField()
+    quarterly_predictions = serializers.IntegerField()
+    average_probability = serializers.FloatField(
+        allow_null=True, help_text="Mean PD of the companies' latest annual predictions."
+    )
+    by_risk_level = RiskLevelCountsSerializer(
+        help_text="Companies by the risk level of their latest annual prediction."
+    )
+    by_sector = SectorStatsSerializer(many=True)

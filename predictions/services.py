@@ -1,0 +1,352 @@
+"""Writes of predictions: score with mlcore and store, re-score, delete, and keep company summaries current.
+
+Every door (API, dashboards, bulk jobs, commands) goes through these functions, so a prediction is validated,
+annualized, scored, stored, audited and reflected in its company's summary the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+import mlcore
+from accunode.api.caching import organization_data_changed
+from accunode.api.exceptions import Conflict, PermissionDeniedError, QuotaExceeded, ValidationFailed
+from companies.models import Company
+from companies.services import company_get_or_create
+from organizations.audit import audit_event_record
+from organizations.choices import Role
+
+from .choices import PredictionKind, PredictionSource
+from .models import Prediction
+
+
+def previous_quarters(year: int, quarter: int) -> list[tuple[int, int]]:
+    """The three (year, quarter) pairs immediately before ``(year, quarter)``, newest first."""
+    periods = []
+    for _ in range(3):
+        year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+        periods.append((year, quarter))
+    return periods
+
+
+def _stored_financials(clean: Mapping[str, float | None]) -> dict[str, float]:
+    return {field: value for field, value in clean.items() if value is not None}
+
+
+def _duplicate_conflict(existing_id) -> Conflict:
+    return Conflict(
+        "A prediction for this company and period already exists.", details={"existing_id": str(existing_id)}
+    )
+
+
+def _validated(financials: Mapping[str, Any]) -> dict[str, float | None]:
+    try:
+        return mlcore.validate_financials(financials)
+    except mlcore.FinancialsValidationError as error:
+        raise ValidationFailed(details={"financials": error.details}) from None
+
+
+def prediction_score(
+    *,
+    organization,
+    kind: str,
+    company: Company | None,
+    reporting_year: int,
+    reporting_quarter: int | None,
+    financials: Mapping[str, float | None],
+) -> tuple[mlcore.ScoreResult, str | None]:
+    """Score a validated statement; quarterly ones are annualized from the company's three previous quarters
+    on file in the organization (trailing twelve months) or else ×4. Returns the result and the annualization."""
+    if kind == PredictionKind.ANNUAL:
+        return mlcore.score_annual(financials), None
+    previous: list[Mapping[str, Any]] = []
+    if company is not None and company.pk:
+        wanted = previous_quarters(reporting_year, reporting_quarter)
+        on_file = {
+            (row["reporting_year"], row["reporting_quarter"]): row["financials"]
+            for row in Prediction.objects.filter(
+                organization=organization,
+                company=company,
+                kind=PredictionKind.QUARTERLY,
+                reporting_year__in={year for year, _ in wanted},
+            ).values("reporting_year", "reporting_quarter", "financials")
+        }
+        if all(period in on_file for period in wanted):
+            previous = [on_file[period] for period in wanted]
+    annualized, basis = mlcore.annualize_quarter(financials, previous or None)
+    return mlcore.score_quarterly(annualized), basis
+
+
+def _apply_score(prediction: Prediction, result: mlcore.ScoreResult, annualization: str | None) -> None:
+    prediction.ratios = result.ratios
+    prediction.probability = result.probability
+    prediction.risk_level = result.risk_level
+    prediction.rating = result.rating
+    prediction.model_version = result.model_version
+    prediction.components = result.components
+    prediction.drivers = result.drivers
+    prediction.annualization = annualization
+
+
+def prediction_quota_check(*, user) -> None:
+    """Single predictions per user per UTC day are capped by ACCUNODE_MAX_PREDICTIONS_PER_USER (0 = no cap)."""
+    cap = settings.ACCUNODE_MAX_PREDICTIONS_PER_USER
+    if not cap:
+        return
+    day_start = timezone.now().astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    made_today = Prediction.objects.filter(
+        created_by=user, source=PredictionSource.SINGLE, created_at__gte=day_start
+    ).count()
+    if made_today >= cap:
+        raise QuotaExceeded(
+            f"You have made {made_today} predictions today, the daily limit is {cap}.",
+            details={"limit": cap, "used": made_today},
+        )
+
+
+def _resolve_company(*, organization, company_ref: Mapping[str, Any] | None, company_id, created_by) -> Company:
+    if company_id is not None:
+        company = Company.objects.filter(organization=organization, id=company_id).first()
+        if company is None:
+            raise ValidationFailed(details={"company_id": ["No company with this id in your organization."]})
+        return company
+    if not company_ref:
+        raise ValidationFailed(details={"company": ["Give company (with symbol) or company_id."]})
+    company, _ = company_get_or_create(
+        organization=organization,
+        symbol=company_ref["symbol"],
+        name=company_ref.get("name") or "",
+        sector=company_ref.get("sector") or "",
+        created_by=created_by,
+    )
+    return company
+
+
+def _existing_prediction_id(*, organization, company, kind, reporting_year, reporting_quarter, exclude_id=None):
+    queryset = Prediction.objects.filter(
+        organization=organization,
+        company=company,
+        kind=kind,
+        reporting_year=reporting_year,
+        reporting_quarter=reporting_quarter,
+    )
+    if exclude_id is not None:
+        queryset = queryset.exclude(id=exclude_id)
+    return queryset.values_list("id", flat=True).first()
+
+
+def prediction_create(
+    *,
+    organization,
+    kind: str,
+    reporting_year: int,
+    financials: Mapping[str, Any],
+    created_by,
+    reporting_quarter: int | None = None,
+    company_ref: Mapping[str, Any] | None = None,
+    company_id=None,
+) -> Prediction:
+    """Validate, annualize (quarterly), score and store one prediction. Duplicates are a ``Conflict`` with
+    ``existing_id`` — decided by the database constraint when two requests race."""
+    clean = _validated(financials)
+    prediction_quota_check(user=created_by)
+    with transaction.atomic():
+        company = _resolve_company(
+            organization=organization, company_ref=company_ref, company_id=company_id, created_by=created_by
+        )
+        existing_id = _existing_prediction_id(
+            organization=organization,
+            company=company,
+            kind=kind,
+            reporting_year=reporting_year,
+            reporting_quarter=reporting_quarter,
+        )
+        if existing_id is not None:
+            raise _duplicate_conflict(existing_id)
+        result, annualization = prediction_score(
+            organization=organization,
+            kind=kind,
+            company=company,
+            reporting_year=reporting_year,
+            reporting_quarter=reporting_quarter,
+            financials=clean,
+        )
+        prediction = Prediction(
+            organization=organization,
+            company=company,
+            kind=kind,
+            reporting_year=reporting_year,
+            reporting_quarter=reporting_quarter,
+            financials=_stored_financials(clean),
+            created_by=created_by,
+            source=PredictionSource.SINGLE,
+        )
+        _apply_score(prediction, result, annualization)
+        try:
+            with transaction.atomic():
+                prediction.save(force_insert=True)
+        except IntegrityError:
+            existing_id = _existing_prediction_id(
+                organization=organization,
+                company=company,
+                kind=kind,
+                reporting_year=reporting_year,
+                reporting_quarter=reporting_quarter,
+            )
+            if existing_id is None:
+                raise
+            raise _duplicate_conflict(existing_id) from None
+        company_summaries_refresh(company_ids=[company.pk])
+        audit_event_record(organization=organization, actor=created_by, action="create", target=prediction)
+    transaction.on_commit(lambda: organization_data_changed(organization.pk))
+    return prediction
+
+
+def prediction_update(
+    *,
+    prediction: Prediction,
+    actor,
+    reporting_year: int,
+    financials: Mapping[str, Any],
+    reporting_quarter: int | None = None,
+    company_ref: Mapping[str, Any] | None = None,
+    company_id=None,
+) -> Prediction:
+    """Replace the statement (and period/company) of a prediction and score it again."""
+    clean = _validated(financials)
+    organization = prediction.organization
+    with transaction.atomic():
+        company = _resolve_company(
+            organization=organization, company_ref=company_ref, company_id=company_id, created_by=actor
+        )
+        existing_id = _existing_prediction_id(
+            organization=organization,
+            company=company,
+            kind=prediction.kind,
+            reporting_year=reporting_year,
+            reporting_quarter=reporting_quarter,
+            exclude_id=prediction.pk,
+        )
+        if existing_id is not None:
+            raise _duplicate_conflict(existing_id)
+        previous_company_id = prediction.company_id
+        result, annualization = prediction_score(
+            organization=organization,
+            kind=prediction.kind,
+            company=company,
+            reporting_year=reporting_year,
+            reporting_quarter=reporting_quarter,
+            financials=clean,
+        )
+        before = {"probability": prediction.probability, "reporting_year": prediction.reporting_year}
+        prediction.company = company
+        prediction.reporting_year = reporting_year
+        prediction.reporting_quarter = reporting_quarter
+        prediction.financials = _stored_financials(clean)
+        _apply_score(prediction, result, annualization)
+        try:
+            with transaction.atomic():
+                prediction.save()
+        except IntegrityError:
+            raise _duplicate_conflict(
+                _existing_prediction_id(
+                    organization=organization,
+                    company=company,
+                    kind=prediction.kind,
+                    reporting_year=reporting_year,
+                    reporting_quarter=reporting_quarter,
+                    exclude_id=prediction.pk,
+                )
+            ) from None
+        company_summaries_refresh(company_ids={previous_company_id, company.pk})
+        audit_event_record(
+            organization=organization,
+            actor=actor,
+            action="update",
+            target=prediction,
+            changes={
+                "before": before,
+                "after": {"probability": prediction.probability, "reporting_year": reporting_year},
+            },
+        )
+    transaction.on_commit(lambda: organization_data_changed(organization.pk))
+    return prediction
+
+
+def prediction_delete(*, prediction: Prediction, actor, membership) -> None:
+    """Delete a prediction: organization admins may delete any; analysts only the ones they created."""
+    if membership.role != Role.ADMIN and not (
+        membership.role == Role.ANALYST and prediction.created_by_id == getattr(actor, "pk", None)
+    ):
+        raise PermissionDeniedError("Only an admin, or the analyst who created it, may delete this prediction.")
+    organization = prediction.organization
+    company_id = prediction.company_id
+    with transaction.atomic():
+        audit_event_record(organization=organization, actor=actor, action="delete", target=prediction)
+        prediction.delete()
+        company_summaries_refresh(company_ids=[company_id])
+    transaction.on_commit(lambda: organization_data_changed(organization.pk))
+
+
+def prediction_ensure_drivers(*, prediction: Prediction) -> Prediction:
+    """Compute and keep the drivers of a prediction stored without them (bulk jobs skip them for speed)."""
+    if prediction.drivers is not None:
+        return prediction
+    financials = {field: prediction.financials.get(field) for field in mlcore.FINANCIAL_FIELDS}
+    if prediction.kind == PredictionKind.QUARTERLY:
+        # Annualized the same way as when scored (from the quarters on file), then explained.
+        result, _ = prediction_score(
+            organization=prediction.organization,
+            kind=prediction.kind,
+            company=prediction.company,
+            reporting_year=prediction.reporting_year,
+            reporting_quarter=prediction.reporting_quarter,
+            financials=financials,
+        )
+        drivers = result.drivers
+    else:
+        drivers = mlcore.explain(financials, prediction.kind)
+    Prediction.objects.filter(pk=prediction.pk, drivers__isnull=True).update(drivers=drivers)
+    prediction.drivers = drivers
+    return prediction
+
+
+def company_summaries_refresh(*, company_ids: Iterable) -> int:
+    """Recompute the companies' latest-prediction summary fields and prediction counts from the database."""
+    company_ids = [company_id for company_id in company_ids if company_id is not None]
+    if not company_ids:
+        return 0
+    predictions = Prediction.objects.filter(company=OuterRef("pk"))
+    latest_annual = predictions.filter(kind=PredictionKind.ANNUAL).order_by("-reporting_year", "-created_at")
+    latest_quarterly = predictions.filter(kind=PredictionKind.QUARTERLY).order_by(
+        "-reporting_year", "-reporting_quarter", "-created_at"
+    )
+    count = (
+        Prediction.objects.filter(company=OuterRef("pk"))
+        .order_by()
+        .values("company")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Company.objects.filter(pk__in=company_ids).update(
+        prediction_count=Coalesce(Subquery(count[:1]), 0),
+        latest_annual_prediction_id=Subquery(latest_annual.values("id")[:1]),
+        latest_annual_reporting_year=Subquery(latest_annual.values("reporting_year")[:1]),
+        latest_annual_probability=Subquery(latest_annual.values("probability")[:1]),
+        latest_annual_risk_level=Coalesce(Subquery(latest_annual.values("risk_level")[:1]), ""),
+        latest_annual_rating=Coalesce(Subquery(latest_annual.values("rating")[:1]), ""),
+        latest_quarterly_prediction_id=Subquery(latest_quarterly.values("id")[:1]),
+        latest_quarterly_reporting_year=Subquery(latest_quarterly.values("reporting_year")[:1]),
+        latest_quarterly_reporting_quarter=Subquery(latest_quarterly.values("reporting_quarter")[:1]),
+        latest_quarterly_probability=Subquery(latest_quarterly.values("probability")[:1]),
+        latest_quarterly_risk_level=Coalesce(Subquery(latest_quarterly.values("risk_level")[:1]), ""),
+        latest_quarterly_rating=Coalesce(Subquery(latest_quarterly.values("rating")[:1]), ""),
+    )
