@@ -1,0 +1,56 @@
+"""OpenAPI building blocks shared by every app: the error envelope of API.md and ready-made error responses.
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer, **error_responses(400, 409)})
+
+``COMMON_ERROR_RESPONSES`` holds the errors any authenticated endpoint may answer.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+# The statuses of API.md "Errors", with the codes each may carry.
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "`validation_error`: malformed JSON or invalid fields; `details` maps each field to its messages.",
+    401: "`not_authenticated`, `authentication_failed` or `token_not_valid`.",
+    403: "`permission_denied`, `email_not_verified` or `quota_exceeded`.",
+    404: "`not_found`: unknown id, or an object of another organization.",
+    405: "`method_not_allowed`, with an `Allow` header.",
+    409: "`conflict`: duplicate (details carry `existing_id` where the caller may see it).",
+    413: "`payload_too_large`.",
+    415: "`unsupported_media_type`.",
+    422: "`idempotency_key_reused`.",
+    429: "`rate_limited`, with a `Retry-After` header (seconds).",
+    500: "`server_error`: the message quotes the request id.",
+    503: "`unavailable`: a dependency is down.",
+}
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. `validation_error`.")
+    message = serializers.CharField(help_text="Human-readable sentence.")
+    details = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="Field → messages for validation errors; extra facts (e.g. `existing_id`, `retry_after`) otherwise.",
+    )
+
+
+class ErrorEnvelopeSerializer(serializers.Serializer):
+    """``{"error": {"code", "message", "details"}}`` — the body of every 4xx/5xx under ``/api/``."""
+
+    error = ErrorSerializer()
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """``{status: OpenApiResponse(ErrorEnvelopeSerializer)}`` for ``extend_schema(responses=…)``."""
+    return {
+        status: OpenApiResponse(response=ErrorEnvelopeSerializer, description=ERROR_DESCRIPTIONS.get(status, "Error."))
+        for status in statuses
+    }
+
+
+COMMON_ERROR_RESPONSES: dict[int, OpenApiResponse] = error_responses(401, 403, 429, 500)
+
+# A 204 has no body; spectacular needs the absence said explicitly.
+NO_CONTENT_RESPONSE = {204: OpenApiResponse(response=None, description="Done; no body.")}
