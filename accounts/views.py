@@ -14,7 +14,7 @@ from accunode.api.schema import COMMON_ERROR_RESPONSES, NO_CONTENT_RESPONSE, err
 from organizations.scoping import ORGANIZATION_HEADER
 
 from . import serializers
-from .selectors import profile_get, user_memberships
+from .selectors import Profile, profile_get, user_memberships
 from .services import (
     profile_update,
     user_change_password,
@@ -33,9 +33,9 @@ class PublicAPIView(APIView):
     permission_classes = [AllowAny]
 
 
-def _profile_response_data(request: Request, user) -> dict:
-    profile = profile_get(user=user, organization_id=request.headers.get(ORGANIZATION_HEADER))
-    return serializers.ProfileOutputSerializer(profile).data
+def _profile(request: Request, user) -> Profile:
+    """The profile with the active organization this request names (``X-Organization``) or the default one."""
+    return profile_get(user=user, organization_id=request.headers.get(ORGANIZATION_HEADER))
 
 
 class RegisterView(PublicAPIView):
@@ -56,8 +56,8 @@ class RegisterView(PublicAPIView):
         serializer = serializers.RegisterInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = user_register(**serializer.validated_data)
-        profile = profile_get(user=user)
-        return Response({"user": serializers.ProfileOutputSerializer(profile).data}, status=status.HTTP_201_CREATED)
+        data = serializers.RegisterOutputSerializer({"user": profile_get(user=user)}).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
 
 class VerifyEmailView(PublicAPIView):
@@ -100,7 +100,7 @@ class LoginView(PublicAPIView):
             "refresh": tokens.refresh,
             "token_type": "Bearer",
             "expires_in": tokens.expires_in,
-            "user": _profile_response_data(request, user),
+            "user": _profile(request, user),
         }
         return Response(serializers.LoginOutputSerializer(data).data)
 
@@ -171,7 +171,7 @@ class ProfileView(APIView):
         responses={200: serializers.ProfileOutputSerializer, **COMMON_ERROR_RESPONSES},
     )
     def get(self, request: Request) -> Response:
-        return Response(_profile_response_data(request, request.user))
+        return Response(serializers.ProfileOutputSerializer(_profile(request, request.user)).data)
 
     @extend_schema(
         tags=["users"],
@@ -195,11 +195,11 @@ class ProfileView(APIView):
 
     def _update(self, request: Request, *, partial: bool) -> Response:
         # Resolve the active organization first: a bad X-Organization is a 403 that changes nothing.
-        profile_get(user=request.user, organization_id=request.headers.get(ORGANIZATION_HEADER))
+        _profile(request, request.user)
         serializer = serializers.ProfileUpdateInputSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         profile_update(user=request.user, **serializer.validated_data)
-        return Response(_profile_response_data(request, request.user))
+        return Response(serializers.ProfileOutputSerializer(_profile(request, request.user)).data)
 
 
 class UserOrganizationsView(generics.ListAPIView):

@@ -154,6 +154,25 @@ def _drf_message(exc: drf_exceptions.APIException, code: str) -> tuple[str, Any]
     return str(detail), {}
 
 
+# simplejwt's JWTAuthentication answers a well-formed token whose user changed password since (CHECK_REVOKE_TOKEN),
+# was deleted or deactivated with AuthenticationFailed; to the client that token is revoked: 401 token_not_valid.
+_REVOKED_TOKEN_CODES = {"password_changed", "user_not_found", "user_inactive"}
+
+
+def _is_revoked_token(exc: Exception) -> bool:
+    if not isinstance(exc, drf_exceptions.AuthenticationFailed) or isinstance(exc, InvalidToken):
+        return False
+    detail = exc.detail  # simplejwt's detail is {"detail": …, "code": …}
+    code = detail.get("code") if isinstance(detail, dict) else getattr(detail, "code", None)
+    return str(code) in _REVOKED_TOKEN_CODES
+
+
+def _invalid_token_like(exc: Exception) -> InvalidToken:
+    invalid = InvalidToken()
+    invalid.auth_header = getattr(exc, "auth_header", None)  # keep the WWW-Authenticate that DRF attached
+    return invalid
+
+
 def api_exception_handler(exc: Exception, context: dict) -> Response:
     """DRF's exception handler: every error becomes the API.md envelope; unknown errors become a safe 500."""
     request = context.get("request")
@@ -170,8 +189,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf_exceptions.PermissionDenied()
-    elif isinstance(exc, TokenError):
-        exc = InvalidToken()
+    elif isinstance(exc, TokenError) or _is_revoked_token(exc):
+        exc = _invalid_token_like(exc)
     if isinstance(exc, drf_exceptions.APIException):
         code = next((name for klass, name in _DRF_CODES if isinstance(exc, klass)), "error")
         message, details = _drf_message(exc, code)
