@@ -20,6 +20,7 @@ from django.http import Http404
 from rest_framework.permissions import SAFE_METHODS
 
 from accunode.api.exceptions import NotFound, PermissionDeniedError
+from accunode.api.ratelimit import enforce_rate_limit
 from accunode.logging import organization_id_var, user_id_var
 
 from .choices import Role, role_at_least
@@ -98,6 +99,7 @@ class OrgScopedAPIMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        enforce_rate_limit(request, limit_name="api_user", value=str(request.user.pk))
         membership = self.resolve_request_membership(request)
         request.membership = membership
         request.organization = membership.organization
