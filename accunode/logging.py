@@ -15,4 +15,9 @@ class RequestContextFilter(logging.Filter):
         record.request_id = request_id_var.get()
         record.user_id = user_id_var.get()
         record.organization_id = organization_id_var.get()
+        # Django logs a response ("django.request") after the middleware has left, with the request attached:
+        # take the request id from there so those lines can be joined with the others too.
+        request = getattr(record, "request", None)
+        if record.request_id == "-" and request is not None:
+            record.request_id = getattr(request, "request_id", "-")
         return True

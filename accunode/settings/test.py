@@ -16,3 +16,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LOGGING["root"]["level"] = "WARNING"
+# CI sets CELERY_BROKER_URL (real Redis, so the health check's queue probe is real), but no worker runs during the
+# suite: queued tasks execute in the test process, as in the embedded default.
+CELERY_TASK_ALWAYS_EAGER = True

@@ -1,0 +1,60 @@
+"""Gunicorn in production: ASGI Django (``accunode.asgi:application``) on uvicorn workers.
+
+Every knob comes from the environment so the same file serves a laptop, a container and a VM:
+``gunicorn -c gunicorn.conf.py accunode.asgi:application``.
+"""
+
+import math
+import os
+from pathlib import Path
+
+MAX_DEFAULT_WORKERS = 8  # each worker holds its own copy of the scoring models: memory, not CPU, is the limit
+
+
+def _available_cpus() -> int:
+    """CPUs this process may use: the cgroup v2 quota in a container (``cpu.max``), else the affinity mask."""
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            return max(1, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{_env_int('PORT', 8000)}"  # noqa: S104 - a container listens on all
+worker_class = "uvicorn_worker.UvicornWorker"
+workers = _env_int("WEB_CONCURRENCY", min(2 * _available_cpus(), MAX_DEFAULT_WORKERS))
+
+# A request slower than this is killed; bulk scoring runs in Celery, never in a request.
+timeout = _env_int("GUNICORN_TIMEOUT", 60)
+graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
+# Recycle workers now and then so slow leaks cannot grow forever; the jitter keeps them from restarting together.
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+
+# Trust X-Forwarded-For/-Proto only from the load balancer's addresses (comma-separated, "*" for any).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Logs to stdout/stderr for the container runtime; Django's own records are JSON lines (LOG_FORMAT).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+# Temporary worker heartbeat files in memory, not on a possibly slow overlay filesystem.
+worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108 - gunicorn's documented advice
+
+# gunicorn's control socket (for ``gunicornc``) defaults to $HOME/.gunicorn, which the non-root container user cannot
+# write and which two instances on one machine would share: off unless a path is given.
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
