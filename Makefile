@@ -18,6 +18,8 @@ install-dev: $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 
 ## Set up the embedded default (SQLite, in-process cache and jobs), load the demo data and serve the app.
+## seed_demo prints the URLs and the demo credentials just before the server starts.
+run: export ACCUNODE_PUBLIC_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
