@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from django.contrib import admin
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from rest_framework.permissions import SAFE_METHODS
@@ -243,5 +244,5 @@ def get_scoped_object_or_404(queryset: QuerySet, organization: Organization, **l
     """One object of the organization, or 404 — also when it exists in another organization."""
     try:
         return scope_to_organization(queryset, organization).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError) as exc:
+    except (queryset.model.DoesNotExist, ValueError, ValidationError) as exc:  # a malformed id is just not found
         raise Http404 from exc

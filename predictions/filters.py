@@ -1,23 +1,28 @@
 """The one FilterSet of the prediction lists (API and dashboards)."""
 
 import django_filters
-from django.core.exceptions import ValidationError
+from django import forms
 
 from companies.filters import RISK_LEVELS
 
 from .models import Prediction
 
 
-class QuarterFilter(django_filters.CharFilter):
-    """``Q1``–``Q4`` or ``1``–``4``."""
+class QuarterFormField(forms.CharField):
+    """``Q1``–``Q4`` or ``1``–``4`` → 1–4."""
 
-    def filter(self, queryset, value):
+    def clean(self, value):
+        value = super().clean(value)
         if value in (None, ""):
-            return queryset
+            return None
         text = str(value).strip().upper().removeprefix("Q")
         if text not in {"1", "2", "3", "4"}:
-            raise ValidationError('reporting_quarter must be "Q1"–"Q4" or 1–4.')
-        return queryset.filter(reporting_quarter=int(text))
+            raise forms.ValidationError('Must be "Q1"–"Q4" or 1–4.')
+        return int(text)
+
+
+class QuarterFilter(django_filters.Filter):
+    field_class = QuarterFormField
 
 
 class PredictionFilter(django_filters.FilterSet):
@@ -25,7 +30,7 @@ class PredictionFilter(django_filters.FilterSet):
     symbol = django_filters.CharFilter(field_name="company__symbol", lookup_expr="iexact", max_length=20)
     sector = django_filters.CharFilter(field_name="company__sector", lookup_expr="iexact", max_length=100)
     reporting_year = django_filters.NumberFilter(field_name="reporting_year")
-    reporting_quarter = QuarterFilter()
+    reporting_quarter = QuarterFilter(field_name="reporting_quarter")
     risk_level = django_filters.ChoiceFilter(choices=RISK_LEVELS)
     min_probability = django_filters.NumberFilter(field_name="probability", lookup_expr="gte")
     max_probability = django_filters.NumberFilter(field_name="probability", lookup_expr="lte")

@@ -54,3 +54,48 @@ COMMON_ERROR_RESPONSES: dict[int, OpenApiResponse] = error_responses(401, 403, 4
 
 # A 204 has no body; spectacular needs the absence said explicitly.
 NO_CONTENT_RESPONSE = {204: OpenApiResponse(response=None, description="Done; no body.")}
+
+
+UNDOCUMENTED_PATH_PREFIXES = ("/api/v1/health", "/api/v1/schema", "/api/v1/docs")
+
+
+def add_common_error_responses(result, generator, request, public):
+    """drf-spectacular post-processing hook: every API operation documents the errors any of them can answer
+    (401/403 from auth and the organization header, 429 from the per-user limit, 500), and every list the 400
+    of a bad filter and the 404 of a page out of range — so the schema is truthful without repeating them."""
+    envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
+    for path, operations in result.get("paths", {}).items():
+        if path.startswith(UNDOCUMENTED_PATH_PREFIXES):
+            continue
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            statuses = [401, 403, 429, 500]
+            if method in ("get", "delete", "put", "patch", "post") and ("{" in path):
+                statuses.append(404)
+            if method == "get" and any(p.get("name") == "page" for p in operation.get("parameters", [])):
+                statuses += [400, 404]
+            if method in ("post", "put", "patch"):
+                statuses += [400, 415]
+            for status in statuses:
+                operation["responses"].setdefault(
+                    str(status), {"description": ERROR_DESCRIPTIONS[status], "content": envelope}
+                )
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    if "ErrorEnvelope" not in components:
+        components["ErrorEnvelope"] = {
+            "type": "object",
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "details": {"type": "object", "additionalProperties": {}},
+                    },
+                    "required": ["code", "message", "details"],
+                }
+            },
+            "required": ["error"],
+        }
+    return result

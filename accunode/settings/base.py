@@ -178,6 +178,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SECURITY": [{"jwtAuth": []}],
     "ENUM_NAME_OVERRIDES": {},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accunode.api.schema.add_common_error_responses",
+    ],
 }
 
 # --- CORS -------------------------------------------------------------------------------------------------------------
