@@ -1,0 +1,57 @@
+"""Companies in Django admin: tenant administrators see and edit only their organization's companies."""
+
+from accunode.api.testing import AdminScopingTestMixin, OrgScopedAPITestCase
+from companies.models import Company
+from predictions.models import Prediction
+from predictions.tests.factories import CompanyFactory
+
+
+class CompanyAdminScopingTests(AdminScopingTestMixin, OrgScopedAPITestCase):
+    def setUp(self):
+        self.mine = CompanyFactory(organization=self.org, symbol="MINE", name="Mine Corp")
+        self.theirs = CompanyFactory(organization=self.other_org, symbol="THEIRS", name="Theirs Corp")
+
+    def test_org_admin_sees_only_own_companies(self):
+        client = self.admin_client_for(self.admin)
+        self.assert_admin_changelist_scoped(client, Company, visible=[self.mine], hidden=[self.theirs], search="THEIRS")
+
+    def test_other_organizations_company_is_unreachable(self):
+        client = self.admin_client_for(self.admin)
+        self.assert_admin_object_unreachable(client, self.theirs, change_data={"name": "Hacked", "symbol": "HACK"})
+
+    def test_autocomplete_from_predictions_is_scoped(self):
+        client = self.admin_client_for(self.admin)
+        self.assert_admin_autocomplete_scoped(
+            client, Prediction, "company", visible=[self.mine], hidden=[self.theirs], term="Corp"
+        )
+
+    def test_org_admin_can_edit_own_company(self):
+        client = self.admin_client_for(self.admin)
+        response = client.post(
+            self.admin_url(self.mine, "change", self.mine.pk),
+            {"organization": str(self.org.pk), "symbol": "MINE", "name": "Renamed", "sector": "", "country": ""},
+        )
+        self.assertEqual(response.status_code, 302, response.content[:500])
+        self.mine.refresh_from_db()
+        self.assertEqual(self.mine.name, "Renamed")
+
+    def test_org_admin_cannot_move_a_company_into_another_organization(self):
+        client = self.admin_client_for(self.admin)
+        response = client.post(
+            self.admin_url(self.mine, "change", self.mine.pk),
+            {"organization": str(self.other_org.pk), "symbol": "MINE", "name": "Moved", "sector": "", "country": ""},
+        )
+        self.assertEqual(response.status_code, 200)  # form error: not a valid choice
+        self.mine.refresh_from_db()
+        self.assertEqual(self.mine.organization, self.org)
+
+    def test_analyst_and_viewer_with_staff_access_are_denied(self):
+        self.assert_admin_model_denied(self.admin_client_for(self.analyst), Company)
+        self.assert_admin_model_denied(self.admin_client_for(self.viewer), Company)
+
+    def test_superuser_sees_everything(self):
+        from accounts.tests.factories import UserFactory
+
+        superuser = UserFactory(is_staff=True, is_superuser=True)
+        client = self.admin_client_for(superuser)
+        self.assert_admin_changelist_scoped(client, Company, visible=[self.mine, self.theirs])

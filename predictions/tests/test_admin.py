@@ -1,0 +1,61 @@
+"""Predictions and audit events in Django admin: read-only and scoped to the tenant administrator's organization."""
+
+from accunode.api.testing import AdminScopingTestMixin, OrgScopedAPITestCase
+from organizations.audit import audit_event_record
+from organizations.models import AuditEvent
+from predictions.models import Prediction
+from predictions.tests.factories import CompanyFactory, sample_financials
+
+
+def stored_prediction(organization, symbol):
+    company = CompanyFactory(organization=organization, symbol=symbol)
+    return Prediction.objects.create(
+        organization=organization,
+        company=company,
+        kind="annual",
+        reporting_year=2023,
+        financials=sample_financials(),
+        probability=0.01,
+        risk_level="LOW",
+        rating="bb",
+        model_version="test",
+    )
+
+
+class PredictionAdminScopingTests(AdminScopingTestMixin, OrgScopedAPITestCase):
+    def setUp(self):
+        self.mine = stored_prediction(self.org, "MINE")
+        self.theirs = stored_prediction(self.other_org, "THEIRS")
+
+    def test_changelist_and_objects_are_scoped(self):
+        client = self.admin_client_for(self.admin)
+        self.assert_admin_changelist_scoped(
+            client, Prediction, visible=[self.mine], hidden=[self.theirs], search="THEIRS"
+        )
+        self.assert_admin_object_unreachable(client, self.theirs, change_data={"probability": "0.9"})
+
+    def test_own_prediction_is_viewable_not_editable(self):
+        client = self.admin_client_for(self.admin)
+        self.assertEqual(client.get(self.admin_url(self.mine, "change", self.mine.pk)).status_code, 200)
+        client.post(self.admin_url(self.mine, "change", self.mine.pk), {"probability": "0.9"})
+        self.mine.refresh_from_db()
+        self.assertEqual(self.mine.probability, 0.01)
+
+    def test_lower_roles_are_denied(self):
+        self.assert_admin_model_denied(self.admin_client_for(self.analyst), Prediction)
+
+
+class AuditEventAdminScopingTests(AdminScopingTestMixin, OrgScopedAPITestCase):
+    def test_audit_events_are_scoped(self):
+        mine = audit_event_record(
+            organization=self.org, actor=self.admin, action="create", target=stored_prediction(self.org, "A")
+        )
+        theirs = audit_event_record(
+            organization=self.other_org,
+            actor=self.other_admin,
+            action="create",
+            target=stored_prediction(self.other_org, "B"),
+        )
+        client = self.admin_client_for(self.admin)
+        self.assert_admin_changelist_scoped(client, AuditEvent, visible=[mine], hidden=[theirs])
+        self.assert_admin_object_unreachable(client, theirs, change_data={"action": "delete"})
