@@ -65,7 +65,11 @@ def organization_create(*, name: str, created_by) -> Organization:
         except IntegrityError:
             if attempt == SLUG_CREATE_ATTEMPTS - 1:
                 raise
-    Membership.objects.create(organization=organization, user=created_by, role=Role.ADMIN)
+    membership = Membership.objects.create(organization=organization, user=created_by, role=Role.ADMIN)
+    audit_event_record(organization=organization, actor=created_by, action="create", target=organization)
+    audit_event_record(
+        organization=organization, actor=created_by, action="create", target=membership, changes={"role": Role.ADMIN}
+    )
     return organization
 
 
@@ -99,11 +103,20 @@ def invitation_accept(*, token: str, user) -> Membership:
         message = "This invitation was sent to a different e-mail address."
         raise ValidationFailed(message, details={"email": [message]})
     # Someone who is already a member keeps their role: accepting an invitation never demotes (e.g. the last admin).
-    membership, _created = Membership.objects.get_or_create(
+    membership, created = Membership.objects.get_or_create(
         organization=invitation.organization, user=user, defaults={"role": invitation.role}
     )
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
+    audit_event_record(organization=invitation.organization, actor=user, action="update", target=invitation)
+    if created:
+        audit_event_record(
+            organization=invitation.organization,
+            actor=user,
+            action="create",
+            target=membership,
+            changes={"role": membership.role},
+        )
     return membership
 
 

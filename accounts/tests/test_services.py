@@ -26,7 +26,7 @@ from accounts.tests.factories import DEFAULT_TEST_PASSWORD, UserFactory
 from accounts.tokens import email_verification_token_make
 from accunode.api.exceptions import AuthenticationFailedError, Conflict, EmailNotVerified, ValidationFailed
 from organizations.choices import Role
-from organizations.models import Invitation, Membership, Organization
+from organizations.models import AuditEvent, Invitation, Membership, Organization
 from organizations.services import (
     hash_invitation_token,
     invitation_accept,
@@ -361,3 +361,13 @@ def test_profile_update_changes_only_the_full_name():
     user = UserFactory(full_name="Old")
     assert profile_update(user=user, full_name="  New Name ").full_name == "New Name"
     assert profile_update(user=user).full_name == "New Name"
+
+
+def test_registration_writes_are_audited():
+    user = user_register(email="ada@example.com", password=STRONG_PASSWORD, full_name="Ada", organization_name="Acme")
+    events = set(AuditEvent.objects.filter(actor=user).values_list("action", "object_type"))
+    assert events == {("create", "organizations.organization"), ("create", "organizations.membership")}
+    make_invitation(email="ivy@example.com", token="tok", organization=user.default_organization)
+    invitee = user_register(email="ivy@example.com", password=STRONG_PASSWORD, full_name="Ivy", invitation_token="tok")
+    events = set(AuditEvent.objects.filter(actor=invitee).values_list("action", "object_type"))
+    assert events == {("update", "organizations.invitation"), ("create", "organizations.membership")}
