@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from organizations.scoping import OrgScopedAdmin
 
-from .models import Prediction
+from .models import BulkJob, Prediction
 
 
 @admin.register(Prediction)
@@ -15,6 +15,26 @@ class PredictionAdmin(OrgScopedAdmin):
     search_fields = ["company__symbol", "company__name"]
     list_select_related = ["company", "organization"]
     autocomplete_fields = ["company"]
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BulkJob)
+class BulkJobAdmin(OrgScopedAdmin):
+    """Bulk jobs, read-only: they are created by uploads and the import command, and run by the pipeline."""
+
+    list_display = ["file_name", "kind", "status", "total_rows", "succeeded_rows", "failed_rows", "created_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["file_name"]
+    list_select_related = ["organization", "created_by"]
     date_hierarchy = "created_at"
 
     def get_readonly_fields(self, request, obj=None):

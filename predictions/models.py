@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from organizations.models import OrgScopedModel
 
-from .choices import Annualization, PredictionKind, PredictionSource
+from .choices import Annualization, BulkFileFormat, BulkJobStatus, OnDuplicate, PredictionKind, PredictionSource
 
 
 class Prediction(OrgScopedModel):
@@ -27,6 +27,14 @@ class Prediction(OrgScopedModel):
     drivers = models.JSONField(null=True, blank=True, help_text="Computed on first view for bulk predictions.")
     annualization = models.CharField(max_length=3, choices=Annualization.choices, null=True, blank=True)
     source = models.CharField(max_length=8, choices=PredictionSource.choices, default=PredictionSource.SINGLE)
+    bulk_job = models.ForeignKey(
+        "predictions.BulkJob",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="predictions",
+        help_text="The bulk job that last wrote this prediction (null for single predictions).",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -71,3 +79,68 @@ class Prediction(OrgScopedModel):
     @property
     def reporting_quarter_label(self) -> str | None:
         return f"Q{self.reporting_quarter}" if self.reporting_quarter else None
+
+
+def bulk_upload_path(job: "BulkJob", filename: str) -> str:
+    """``bulk/<organization id>/<job id>.<csv|xlsx>``: the client's file name is kept on the job, never in a path."""
+    return f"bulk/{job.organization_id}/{job.pk}.{job.file_format}"
+
+
+class BulkJob(OrgScopedModel):
+    """One uploaded file scored in the background. Progress (``processed_rows``, the resume cursor) and the counts
+    are committed together with each chunk's predictions, so a retried job resumes exactly where it stopped."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=10, choices=PredictionKind.choices)
+    status = models.CharField(max_length=10, choices=BulkJobStatus.choices, default=BulkJobStatus.QUEUED)
+    file = models.FileField(upload_to=bulk_upload_path, max_length=255)
+    file_name = models.CharField(max_length=255, help_text="The file name the client uploaded.")
+    file_format = models.CharField(max_length=4, choices=BulkFileFormat.choices, default=BulkFileFormat.CSV)
+    on_duplicate = models.CharField(max_length=6, choices=OnDuplicate.choices, default=OnDuplicate.SKIP)
+    chunk_size = models.PositiveIntegerField(default=20_000, help_text="Rows per committed chunk.")
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    processed_rows = models.PositiveIntegerField(default=0, help_text="Rows committed so far: the resume cursor.")
+    succeeded_rows = models.PositiveIntegerField(default=0)
+    created_rows = models.PositiveIntegerField(default=0)
+    updated_rows = models.PositiveIntegerField(default=0)
+    failed_rows = models.PositiveIntegerField(default=0)
+    skipped_rows = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text='The first 100 {"row", "field", "message"}.')
+    error_count = models.PositiveIntegerField(default=0, help_text="All row errors, also beyond the first 100.")
+    failure_message = models.TextField(blank=True, help_text="Why the whole job failed, if it did.")
+    cancel_requested = models.BooleanField(default=False)
+    attempt = models.PositiveIntegerField(default=0, help_text="Executions started; the latest one owns the job.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "-created_at"], name="bulkjob_org_created")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} bulk job {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (BulkJobStatus.SUCCEEDED, BulkJobStatus.FAILED, BulkJobStatus.CANCELLED)
+
+
+class BulkJobChunk(models.Model):
+    """The outcome of each row of one committed chunk (for the results file), written in the chunk's transaction;
+    unique per (job, first row), so a replayed chunk cannot be counted twice."""
+
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="chunks")
+    first_row = models.PositiveIntegerField(help_text="0-based position of the chunk's first data row.")
+    row_count = models.PositiveIntegerField()
+    outcomes = models.JSONField(help_text="status, probability and error per row of the chunk.")
+
+    class Meta:
+        ordering = ["job", "first_row"]
+        constraints = [models.UniqueConstraint(fields=["job", "first_row"], name="unique_bulk_job_chunk")]
+
+    def __str__(self) -> str:
+        return f"rows {self.first_row}–{self.first_row + self.row_count - 1} of job {self.job_id}"
