@@ -1,7 +1,10 @@
 """Test settings: the embedded default, or real PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set (CI)."""
 
+import os
+from urllib.parse import urlsplit, urlunsplit
+
 from .base import *
-from .base import SIMPLE_JWT
+from .base import CACHES, REDIS_URL, SIMPLE_JWT
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"  # noqa: S105
@@ -19,3 +22,12 @@ LOGGING["root"]["level"] = "WARNING"
 # CI sets CELERY_BROKER_URL (real Redis, so the health check's queue probe is real), but no worker runs during the
 # suite: queued tasks execute in the test process, as in the embedded default.
 CELERY_TASK_ALWAYS_EAGER = True
+
+# With a real Redis (CI), pytest-xdist workers must not share a Redis database: the suite clears the cache around
+# every test (django-redis flushes the whole database), which would wipe the other worker's rate-limit counters
+# mid-test. Each worker gets its own database, 8 + its number (Redis has 16).
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if REDIS_URL and _xdist_worker.startswith("gw"):
+    _redis = urlsplit(REDIS_URL)
+    _database = 8 + int(_xdist_worker[2:]) % 8
+    CACHES["default"]["LOCATION"] = urlunsplit(_redis._replace(path=f"/{_database}"))
