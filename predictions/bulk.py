@@ -43,7 +43,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import Count, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -674,6 +674,8 @@ def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, compa
     components = scores.loc[ok, member_columns].rename(columns=lambda c: c.removeprefix("component_"))
     now = timezone.now()
     version = mlcore.model_version(job.kind)
+    sqlite = connection.vendor != "postgresql"
+    company_keys = {company_id: _db_uuid(company_id) for company_id in set(company_ids)}
     organization_id = _db_uuid(job.organization_id)
     created_by_id = _db_uuid(job.created_by_id)
     job_id = _db_uuid(job.pk)
@@ -705,9 +707,9 @@ def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, compa
             new_ids.append(prediction_id)
             new_rows.append(
                 (
-                    _db_uuid(prediction_id),
+                    prediction_id.hex if sqlite else str(prediction_id),
                     organization_id,
-                    _db_uuid(company_ids[i]),
+                    company_keys[company_ids[i]],
                     job.kind,
                     int(years[i]),
                     int(quarters[i]) if job.kind == PredictionKind.QUARTERLY else None,
@@ -764,6 +766,28 @@ PREDICTION_INSERT_COLUMNS = (
 )
 
 
+try:  # errors raised by the raw psycopg cursor (COPY) are psycopg's own, not Django's wrappers
+    from psycopg import IntegrityError as _DriverIntegrityError
+except ImportError:  # pragma: no cover - SQLite-only installs
+
+    class _DriverIntegrityError(Exception):
+        pass
+
+
+def _copy_field(value) -> str:
+    if value is None:
+        return "\\N"
+    text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def _copy_text(rows: list[tuple]) -> str:
+    """Rows in COPY text format: one string, sent in a few large writes instead of one call per row."""
+    return "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows)
+
+
 def _insert_predictions(rows: list[tuple], ids: list[uuid.UUID]) -> set[uuid.UUID]:
     """Insert new predictions, ignoring rows that conflict with one stored meanwhile; returns the ids that landed."""
     if not rows:
@@ -772,14 +796,22 @@ def _insert_predictions(rows: list[tuple], ids: list[uuid.UUID]) -> set[uuid.UUI
     columns = ", ".join(PREDICTION_INSERT_COLUMNS)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            text = _copy_text(rows)
+            # Fast path: COPY straight into the table. A row stored meanwhile by another request makes the whole
+            # COPY fail on the unique constraint: then load a staging table and insert with ON CONFLICT DO NOTHING.
+            try:
+                with transaction.atomic(), cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    copy.write(text)
+                return set(ids)
+            except (IntegrityError, _DriverIntegrityError):
+                pass
             cursor.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS bulk_prediction_stage (LIKE {table} INCLUDING DEFAULTS) "
                 "ON COMMIT DELETE ROWS"
             )
             cursor.execute("TRUNCATE bulk_prediction_stage")
             with cursor.cursor.copy(f"COPY bulk_prediction_stage ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                copy.write(text)
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT {columns} FROM bulk_prediction_stage "  # noqa: S608
                 "ON CONFLICT DO NOTHING RETURNING id"
@@ -821,8 +853,7 @@ def _update_predictions(rows: list[tuple]) -> set[str]:
             cursor.execute("TRUNCATE bulk_prediction_update_stage")
             columns = ", ".join(("id", *PREDICTION_VALUE_COLUMNS))
             with cursor.cursor.copy(f"COPY bulk_prediction_update_stage ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                copy.write(_copy_text(rows))
             assignments = ", ".join(f"{c} = s.{c}" for c in PREDICTION_VALUE_COLUMNS)
             cursor.execute(
                 f"UPDATE {table} AS p SET {assignments}, drivers = NULL "  # noqa: S608
