@@ -196,7 +196,7 @@ def user_token_refresh(*, refresh: str) -> dict[str, str]:
     issued. Any failure raises ``TokenError`` (401 ``token_not_valid``).
     """
     token = RefreshToken(refresh)  # signature, expiry, type and blacklist
-    list(OutstandingToken.objects.select_for_update().filter(jti=token[jwt_settings.JTI_CLAIM]))
+    list(OutstandingToken.objects.select_for_update(of=("self",)).order_by().filter(jti=token[jwt_settings.JTI_CLAIM]))
     user = User.objects.filter(**{jwt_settings.USER_ID_FIELD: token.get(jwt_settings.USER_ID_CLAIM)}).first()
     if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
         raise TokenError("The token's user does not exist or is inactive.")

@@ -5,6 +5,8 @@ a body that matches the schema."""
 import pytest
 import schemathesis
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import (
@@ -25,7 +27,12 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 def api_schema(db):
     from accunode.wsgi import application
 
-    return schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
+    # Like Django's test client: the test's transaction owns the connection, so requests must not close it.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
@@ -42,7 +49,7 @@ def admin_headers(db):
 
 @schema.parametrize()
 @hypothesis_settings(
-    max_examples=12,
+    max_examples=10,
     deadline=None,
     derandomize=True,
     suppress_health_check=list(HealthCheck),
