@@ -77,11 +77,9 @@ def _score_one(financials: Mapping[str, Any], kind: str, annualization: str | No
     clean = validate_financials(financials)
     ensemble = get_ensemble(kind)
     x = feature_row(clean)
-    contributions, base = ensemble.contributions(x)
+    contributions, base, raw = ensemble.decompose(x)
     final_logit = float(base[0] + contributions[0].sum())
     probability = float(sigmoid(final_logit))
-    # member log-odds from the same pass (pred_contrib sums to the raw score), so components agree with drivers
-    raw = ensemble.member_logits(x)
     components = sigmoid(ensemble.calibrate(raw[0]))
     return ScoreResult(
         kind=kind,
@@ -125,7 +123,7 @@ def score_frame(
 
     ``frame`` holds the financial columns (numeric, or numeric text as read from a CSV); validate it first with
     ``validate_financials_frame``. Rows that cannot be scored (a required item missing, ``total_assets`` <= 0)
-    get NaN probability and null bands rather than a made-up number. Returns, on ``frame.index``: probability,
+    get NaN probability and missing (NA) bands rather than a made-up number. Returns, on ``frame.index``: probability,
     risk_level, rating, and ``component_<member>`` for each ensemble member.
     """
     ensemble = get_ensemble(_check_kind(kind))

@@ -94,30 +94,39 @@ def predict_csv(
             chunk.index = pd.RangeIndex(offset, offset + len(chunk))
             valid, errors = validate_financials_frame(chunk)
             numeric = numeric_financials(chunk)
-            result = pd.DataFrame(index=chunk.index, columns=list(OUTPUT_COLUMNS), dtype=object)
+            n = len(chunk)
+            probability = np.full(n, np.nan)
+            risk_level = np.full(n, "", dtype=object)
+            rating = np.full(n, "", dtype=object)
+            error = np.full(n, "", dtype=object)
             if kind == "quarterly":
-                assert flows is not None and basis is not None
-                numeric[list(FLOW_FIELDS)] = flows.iloc[offset : offset + len(chunk)].to_numpy()
+                assert flows is not None
+                numeric[list(FLOW_FIELDS)] = flows.iloc[offset : offset + n].to_numpy()
             if valid.any():
                 scores = score_frame(numeric[valid], kind)
-                result.loc[valid, ["probability", "risk_level", "rating"]] = scores[
-                    ["probability", "risk_level", "rating"]
-                ].to_numpy()
-                unscored = valid.copy()
-                unscored[valid] = scores["probability"].isna().to_numpy()
-                result.loc[unscored, "error"] = "Could not be scored after annualization."
-            result["error"] = result["error"].where(valid, _row_errors(chunk.index, errors))
+                p = scores["probability"].to_numpy(dtype=float)
+                ok = ~np.isnan(p)
+                probability[valid] = p
+                risk_level[np.flatnonzero(valid)[ok]] = scores["risk_level"].to_numpy(dtype=object)[ok]
+                rating[np.flatnonzero(valid)[ok]] = scores["rating"].to_numpy(dtype=object)[ok]
+                error[np.flatnonzero(valid)[~ok]] = "Could not be scored after annualization."
+            messages = _row_errors(chunk.index, errors).to_numpy(dtype=object)
+            error[~valid] = messages[~valid]
+            result = pd.DataFrame(
+                {"probability": probability, "risk_level": risk_level, "rating": rating, "error": error},
+                index=chunk.index,
+            )
             output = pd.concat([chunk, result], axis=1)
             if kind == "quarterly":
                 assert basis is not None
-                output["annualization"] = np.where(valid, basis[offset : offset + len(chunk)], "")
-            output.to_csv(out, index=False, header=(i == 0), float_format="%.6g")
-            n_ok = int(result["probability"].notna().sum())
-            counts["rows"] += len(chunk)
+                output["annualization"] = np.where(valid, basis[offset : offset + n], "")
+            output.to_csv(out, index=False, header=(i == 0))
+            n_ok = int((~np.isnan(probability)).sum())
+            counts["rows"] += n
             counts["scored"] += n_ok
-            counts["failed"] += len(chunk) - n_ok
-            offset += len(chunk)
-            bar.update(len(chunk))
+            counts["failed"] += n - n_ok
+            offset += n
+            bar.update(n)
         if offset == 0:  # empty file: still write the header
             out.write(",".join([*header, *OUTPUT_COLUMNS]) + "\n")
     return counts

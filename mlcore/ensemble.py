@@ -139,12 +139,25 @@ class Ensemble:
         final = self.calibrate(raw @ self.weights)
         return sigmoid(final), sigmoid(self.calibrate(raw))
 
-    def contributions(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """(n x features contributions to the calibrated log-odds, n base values); they sum to the final logit."""
+    def decompose(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(n x features contributions to the calibrated log-odds, n base values, n x members raw log-odds).
+
+        ``base + contributions.sum(axis=1)`` is the final calibrated log-odds; each member's raw log-odds is the
+        sum of its own contributions and base (exact for both member types), so one pass gives everything.
+        """
         total = np.zeros((len(x), len(FEATURE_NAMES)))
         base = np.full(len(x), self.intercept)
-        for member, columns, weight in zip(self.members, self._columns or [], self.weights, strict=True):
+        raw = np.empty((len(x), len(self.members)))
+        for j, (member, columns, weight) in enumerate(
+            zip(self.members, self._columns or [], self.weights, strict=True)
+        ):
             contrib, member_base = member.contributions(x[:, columns])
+            raw[:, j] = contrib.sum(axis=1) + member_base
             total[:, columns] += self.slope * weight * contrib
             base += self.slope * weight * member_base
+        return total, base, raw
+
+    def contributions(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """(n x features contributions to the calibrated log-odds, n base values); they sum to the final logit."""
+        total, base, _ = self.decompose(x)
         return total, base

@@ -26,7 +26,7 @@ def test_annual_file_with_bad_rows(tmp_path, typical):
     assert counts == {"rows": 3, "scored": 2, "failed": 1}
     out = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
     assert list(out.columns[-4:]) == ["probability", "risk_level", "rating", "error"]
-    assert out.loc[0, "probability"] == pytest.approx(mlcore.score_annual(typical).probability, rel=1e-5)
+    assert float(out.loc[0, "probability"]) == pytest.approx(mlcore.score_annual(typical).probability, rel=1e-5)
     assert out.loc[0, "symbol"] == "ACME" and out.loc[0, "error"] == ""
     assert out.loc[1, "probability"] == ""
     assert "total_assets: Must be greater than 0." in out.loc[1, "error"]
@@ -60,6 +60,6 @@ def test_evaluate_labelled_file(tmp_path, real_rows):
     source = tmp_path / "labelled.csv"
     real_rows.to_csv(source, index=False)
     metrics = evaluate_csv(source, "annual")
-    assert metrics["rows"] == len(real_rows)
+    assert metrics["rows"] + metrics["skipped_rows"] == len(real_rows)  # a few real rows have negative balances
     assert metrics["roc_auc"] > metrics["altman_z_roc_auc"]
     assert len(metrics["reliability_by_decile"]) == 10

@@ -16,10 +16,10 @@ def _tiny_config() -> TrainConfig:
     logistic = MemberConfig("logistic", "logistic", candidates=({"C": 0.3},))
     return replace(
         base,
-        sample_fraction=0.12,
+        sample_fraction=0.1,
         calibration_folds=2,
         annual_members=(logistic, lightgbm),
-        quarterly_members=(logistic, lightgbm, replace(base.quarterly_members[2], rounds=(15,))),
+        quarterly_members=(logistic, lightgbm, replace(base.quarterly_members[2], rounds=(10,))),
     )
 
 

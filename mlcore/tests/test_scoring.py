@@ -63,7 +63,7 @@ def test_frame_rows_that_cannot_be_scored_get_no_number(typical):
     frame = pd.DataFrame([typical, {**typical, "total_assets": None}, {**typical, "total_assets": 0}])
     scores = mlcore.score_frame(frame, "annual")
     assert scores["probability"].notna().tolist() == [True, False, False]
-    assert scores["risk_level"].tolist()[1:] == [None, None]
+    assert scores["risk_level"].isna().tolist() == [False, True, True]
 
 
 @pytest.mark.parametrize("kind", ["annual", "quarterly"])
