@@ -9,11 +9,13 @@ from django.core.management.base import CommandError
 
 from organizations.choices import Role
 from organizations.models import Membership, Organization
+from predictions.models import Prediction
 from predictions.management.commands.seed_demo import (
     DEFAULT_DEMO_PASSWORD,
     DEMO_ORGANIZATION_SLUG,
     DEMO_SUPERUSER_EMAIL,
     DEMO_USERS,
+    demo_statements,
 )
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +48,7 @@ def snapshot() -> dict:
             )
         ),
         "memberships": list(Membership.objects.order_by("user__email").values_list("id", "user__email", "role")),
+        "predictions": list(Prediction.objects.order_by("id").values_list("id", "probability", "updated_at")),
     }
 
 
@@ -160,3 +163,16 @@ def test_refuses_without_debug_unless_forced(settings):
 
     seed("--force", "--no-banner")
     assert Organization.objects.filter(slug=DEMO_ORGANIZATION_SLUG).exists()
+
+
+def test_the_demo_portfolio_is_real_scored_and_spans_risk_levels():
+    seed()
+
+    organization = Organization.objects.get(slug=DEMO_ORGANIZATION_SLUG)
+    annual = Prediction.objects.filter(organization=organization, kind="annual")
+    assert organization.companys.count() == 12
+    assert annual.count() == len(demo_statements()) >= 40
+    assert len(set(annual.values_list("risk_level", flat=True))) >= 3
+    quarterly = Prediction.objects.filter(organization=organization, kind="quarterly").order_by("reporting_quarter")
+    assert [p.annualization for p in quarterly] == ["x4", "x4", "x4", "ttm"]
+    assert all(p.drivers for p in annual)

@@ -8,6 +8,7 @@ password is published in the README.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -18,9 +19,13 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from accunode.api.exceptions import Conflict
+from mlcore.fields import FINANCIAL_FIELDS, FLOW_FIELDS
 from organizations.choices import Role
 from organizations.models import Membership, Organization
 from organizations.services import organization_create
+from predictions.choices import PredictionKind
+from predictions.services import prediction_create
 
 DEMO_ORGANIZATION_NAME = "Demo Capital"
 DEMO_ORGANIZATION_SLUG = "demo-capital"
@@ -45,14 +50,82 @@ DEMO_USERS = (
 )
 
 
-def seed_portfolio(*, organization: Organization, user) -> int:
-    """The demo portfolio of ``organization``: companies and their annual and quarterly predictions, written by
-    ``user`` through the predictions services (``prediction_create``), skipping what already exists.
+DEMO_SECTORS = ("Industrials", "Technology", "Retail", "Energy", "Healthcare", "Utilities")
+DEMO_HEALTHY_COMPANIES = 9
+DEMO_DISTRESSED_COMPANIES = 3
+DEMO_FIRST_YEAR = 2010
 
-    Returns how many predictions it created. Left empty until the companies and predictions services and the
-    trained models are in place; the organization and users above do not depend on it.
+
+@functools.cache
+def demo_statements() -> tuple[dict, ...]:
+    """Real statements from the shipped data (fiscal 2010 onwards): a few healthy firms and a few that filed for
+    bankruptcy, so the demo portfolio spans the risk levels. Deterministic: the same rows every time."""
+    import pandas as pd
+
+    from mlcore.training import DEFAULT_DATA_PATH
+
+    frame = pd.read_csv(DEFAULT_DATA_PATH)
+    frame = frame[frame["fiscal_year"] >= DEMO_FIRST_YEAR].sort_values(["company_id", "fiscal_year"])
+    distressed = sorted(frame.loc[frame["default_next_year"] == 1, "company_id"].unique())[:DEMO_DISTRESSED_COMPANIES]
+    years_on_file = frame["company_id"].value_counts()
+    healthy = sorted(company for company in years_on_file[years_on_file >= 4].index if company not in set(distressed))[
+        :DEMO_HEALTHY_COMPANIES
+    ]
+    statements = []
+    for index, company in enumerate([*healthy, *distressed]):
+        for row in frame[frame["company_id"] == company].tail(4).to_dict("records"):
+            statements.append(
+                {
+                    "symbol": f"DEMO{index + 1:02d}",
+                    "name": f"Demo Company {index + 1}",
+                    "sector": DEMO_SECTORS[index % len(DEMO_SECTORS)],
+                    "reporting_year": int(row["fiscal_year"]),
+                    "financials": {field: float(row[field]) for field in FINANCIAL_FIELDS},
+                }
+            )
+    return tuple(statements)
+
+
+def seed_portfolio(*, organization: Organization, user) -> int:
+    """The demo portfolio of ``organization``: companies and their annual predictions (real statements), plus four
+    quarters of one company, written by ``user`` through ``prediction_create``, skipping what already exists.
+
+    Returns how many predictions it created.
     """
-    return 0
+    created = 0
+    statements = demo_statements()
+    for statement in statements:
+        try:
+            prediction_create(
+                organization=organization,
+                kind=PredictionKind.ANNUAL,
+                reporting_year=statement["reporting_year"],
+                financials=statement["financials"],
+                company_ref={key: statement[key] for key in ("symbol", "name", "sector")},
+                created_by=user,
+            )
+            created += 1
+        except Conflict:
+            continue
+    latest = statements[-1]
+    for quarter in range(1, 5):  # the quarters of a year: the fourth one is annualized from the other three (TTM)
+        quarterly = {
+            field: (value / 4 if field in FLOW_FIELDS else value) for field, value in latest["financials"].items()
+        }
+        try:
+            prediction_create(
+                organization=organization,
+                kind=PredictionKind.QUARTERLY,
+                reporting_year=latest["reporting_year"],
+                reporting_quarter=quarter,
+                financials=quarterly,
+                company_ref={key: latest[key] for key in ("symbol", "name", "sector")},
+                created_by=user,
+            )
+            created += 1
+        except Conflict:
+            continue
+    return created
 
 
 class Command(BaseCommand):
