@@ -9,7 +9,6 @@ from django.core.management.base import CommandError
 
 from organizations.choices import Role
 from organizations.models import Membership, Organization
-from predictions.models import Prediction
 from predictions.management.commands.seed_demo import (
     DEFAULT_DEMO_PASSWORD,
     DEMO_ORGANIZATION_SLUG,
@@ -17,6 +16,7 @@ from predictions.management.commands.seed_demo import (
     DEMO_USERS,
     demo_statements,
 )
+from predictions.models import Prediction
 
 pytestmark = pytest.mark.django_db
 
