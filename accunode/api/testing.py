@@ -68,7 +68,8 @@ class OrgScopedAPITestCase(APITestCase):
         for user in (self.admin, self.analyst, self.viewer):
             client = self.client_for(user)
             for method in methods:
-                response = getattr(client, method)(url, data or {}, format="json")
+                payload = None if method in ("get", "delete") else (data or {})
+                response = getattr(client, method)(url, payload, format="json")
                 self.assert_error(response, 404, "not_found")
 
 
