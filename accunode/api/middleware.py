@@ -49,3 +49,53 @@ class LogContextMiddleware:
         if user is not None and user.is_authenticated:
             user_id_var.set(str(user.pk))
         return self.get_response(request)
+
+
+ENVELOPE_CODES = {
+    400: "validation_error",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "server_error",
+    503: "unavailable",
+}
+KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "X-Request-ID")
+
+
+class ApiErrorEnvelopeMiddleware:
+    """Safety net under ``/api/``: an error answered outside DRF and the handlers (``require_GET``'s 405, CSRF's
+    403, …) is rewritten into the API.md envelope, keeping headers such as ``Allow``. JSON bodies (the health
+    checks' 503 and every envelope) pass unchanged."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not request.path.startswith("/api/")
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        from django.http import JsonResponse
+
+        from .exceptions import error_body
+
+        status = response.status_code
+        code = ENVELOPE_CODES.get(status, "server_error" if status >= 500 else "error")
+        message = response.reason_phrase or "Request failed."
+        if status >= 500:
+            message = (
+                f"Internal server error. Quote request id {getattr(request, 'request_id', '-')} when reporting it."
+            )
+        envelope = JsonResponse(error_body(code, message), status=status)
+        for header in KEPT_HEADERS:
+            if response.has_header(header):
+                envelope[header] = response[header]
+        return envelope

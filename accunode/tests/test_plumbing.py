@@ -47,3 +47,74 @@ def test_unknown_page_outside_api_is_not_json(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert "application/json" not in response["Content-Type"]
+
+
+def test_method_not_allowed_outside_drf_gets_the_envelope_and_allow(client):
+    response = client.post("/api/v1/health")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert "GET" in response["Allow"]
+
+
+@pytest.mark.django_db
+def test_readiness_is_ok_with_every_dependency_up(client):
+    body = client.get("/api/v1/health").json()
+    assert body["checks"]["models"] == "ok"
+    assert body["status"] == "ok"
+
+
+@pytest.mark.django_db
+def test_readiness_is_503_when_the_cache_is_down(client, settings):
+    # A real Redis client pointed at a port where nothing listens: the check must fail, not hang.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+        }
+    }
+    response = client.get("/api/v1/health")
+    assert response.status_code == 503
+    assert response.json()["checks"]["cache"] == "error"
+    assert response.json()["status"] == "degraded"
+
+
+@pytest.mark.django_db
+def test_readiness_is_503_when_the_models_are_missing(client, monkeypatch, tmp_path):
+    from mlcore import artefacts
+
+    monkeypatch.setenv("MLCORE_ARTEFACTS_DIR", str(tmp_path))
+    artefacts.reset_cache()
+    try:
+        response = client.get("/api/v1/health")
+    finally:
+        monkeypatch.delenv("MLCORE_ARTEFACTS_DIR")
+        artefacts.reset_cache()
+    assert response.status_code == 503
+    assert response.json()["checks"]["models"] == "error"
+
+
+@pytest.mark.django_db
+def test_schema_and_offline_swagger_ui(client):
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    for path in ("/api/v1/auth/login/", "/api/v1/companies/", "/api/v1/predictions/annual/", "/api/v1/jobs/"):
+        assert path in paths
+    docs = client.get("/api/v1/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "drf_spectacular_sidecar" in html  # assets served by us, no CDN
+    assert "cdn.jsdelivr" not in html and "unpkg.com" not in html
+
+
+def test_server_error_handler_hides_details_and_quotes_the_request_id(rf):
+    from accunode.api.handlers import server_error
+
+    request = rf.get("/api/v1/anything")
+    request.request_id = "req-42"
+    response = server_error(request)
+    body = response.content.decode()
+    assert response.status_code == 500
+    assert "req-42" in body
+    assert "Traceback" not in body
