@@ -102,6 +102,23 @@ class DriverSerializer(serializers.Serializer):
     value = serializers.FloatField(allow_null=True)
     contribution = serializers.FloatField()
 
+    def to_representation(self, driver):
+        # What the fields above produce, without a field object per value (lists serialize many of these).
+        value = driver.get("value")
+        return {
+            "feature": str(driver["feature"]),
+            "value": None if value is None else float(value),
+            "contribution": float(driver["contribution"]),
+        }
+
+
+class FloatDictField(serializers.DictField):
+    """``DictField(child=FloatField(...))`` (the same schema) with the per-value field calls inlined: a prediction
+    carries some 50 statement items and ratios, and a list page serializes 50 predictions."""
+
+    def to_representation(self, value):
+        return {str(key): None if item is None else float(item) for key, item in value.items()}
+
 
 class UserReferenceSerializer(serializers.Serializer):
     id = serializers.UUIDField()
@@ -111,8 +128,8 @@ class UserReferenceSerializer(serializers.Serializer):
 class PredictionOutputSerializer(serializers.ModelSerializer):
     company = CompanyReferenceSerializer()
     reporting_quarter = QuarterField(allow_null=True)
-    financials = serializers.DictField(child=serializers.FloatField())
-    ratios = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    financials = FloatDictField(child=serializers.FloatField())
+    ratios = FloatDictField(child=serializers.FloatField(allow_null=True))
     model = serializers.SerializerMethodField()
     drivers = DriverSerializer(many=True, allow_null=True)
     created_by = UserReferenceSerializer(allow_null=True)

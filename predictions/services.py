@@ -12,8 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 import mlcore
@@ -319,34 +317,54 @@ def prediction_ensure_drivers(*, prediction: Prediction) -> Prediction:
     return prediction
 
 
+_SUMMARY_COLUMNS = ("id", "reporting_year", "reporting_quarter", "probability", "risk_level", "rating")
+
+
 def company_summaries_refresh(*, company_ids: Iterable) -> int:
-    """Recompute the companies' latest-prediction summary fields and prediction counts from the database."""
-    company_ids = [company_id for company_id in company_ids if company_id is not None]
+    """Recompute the companies' latest-prediction summary fields and prediction counts from the database.
+
+    The companies are locked first (``FOR NO KEY UPDATE``, in primary-key order, which does not block inserts of
+    their predictions): two transactions refreshing one company run one after the other, and the second reads the
+    predictions the first committed. Then a few indexed reads and a plain ``UPDATE`` per company — much cheaper to
+    build than one ``UPDATE`` with a correlated subquery per column, which dominated the cost of a prediction write.
+    """
+    company_ids = sorted({company_id for company_id in company_ids if company_id is not None}, key=str)
     if not company_ids:
         return 0
-    predictions = Prediction.objects.filter(company=OuterRef("pk"))
-    latest_annual = predictions.filter(kind=PredictionKind.ANNUAL).order_by("-reporting_year", "-created_at")
-    latest_quarterly = predictions.filter(kind=PredictionKind.QUARTERLY).order_by(
-        "-reporting_year", "-reporting_quarter", "-created_at"
-    )
-    count = (
-        Prediction.objects.filter(company=OuterRef("pk"))
-        .order_by()
-        .values("company")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    return Company.objects.filter(pk__in=company_ids).update(
-        prediction_count=Coalesce(Subquery(count[:1]), 0),
-        latest_annual_prediction_id=Subquery(latest_annual.values("id")[:1]),
-        latest_annual_reporting_year=Subquery(latest_annual.values("reporting_year")[:1]),
-        latest_annual_probability=Subquery(latest_annual.values("probability")[:1]),
-        latest_annual_risk_level=Coalesce(Subquery(latest_annual.values("risk_level")[:1]), ""),
-        latest_annual_rating=Coalesce(Subquery(latest_annual.values("rating")[:1]), ""),
-        latest_quarterly_prediction_id=Subquery(latest_quarterly.values("id")[:1]),
-        latest_quarterly_reporting_year=Subquery(latest_quarterly.values("reporting_year")[:1]),
-        latest_quarterly_reporting_quarter=Subquery(latest_quarterly.values("reporting_quarter")[:1]),
-        latest_quarterly_probability=Subquery(latest_quarterly.values("probability")[:1]),
-        latest_quarterly_risk_level=Coalesce(Subquery(latest_quarterly.values("risk_level")[:1]), ""),
-        latest_quarterly_rating=Coalesce(Subquery(latest_quarterly.values("rating")[:1]), ""),
-    )
+    updated = 0
+    with transaction.atomic(savepoint=False):
+        locked = list(
+            Company.objects.filter(pk__in=company_ids)
+            .order_by("pk")
+            .select_for_update(no_key=True)
+            .values_list("pk", flat=True)
+        )
+        for company_id in locked:
+            predictions = Prediction.objects.filter(company_id=company_id)
+            annual = (
+                predictions.filter(kind=PredictionKind.ANNUAL)
+                .order_by("-reporting_year", "-created_at")
+                .values(*_SUMMARY_COLUMNS)
+                .first()
+            ) or {}
+            quarterly = (
+                predictions.filter(kind=PredictionKind.QUARTERLY)
+                .order_by("-reporting_year", "-reporting_quarter", "-created_at")
+                .values(*_SUMMARY_COLUMNS)
+                .first()
+            ) or {}
+            updated += Company.objects.filter(pk=company_id).update(
+                prediction_count=predictions.count(),
+                latest_annual_prediction_id=annual.get("id"),
+                latest_annual_reporting_year=annual.get("reporting_year"),
+                latest_annual_probability=annual.get("probability"),
+                latest_annual_risk_level=annual.get("risk_level") or "",
+                latest_annual_rating=annual.get("rating") or "",
+                latest_quarterly_prediction_id=quarterly.get("id"),
+                latest_quarterly_reporting_year=quarterly.get("reporting_year"),
+                latest_quarterly_reporting_quarter=quarterly.get("reporting_quarter"),
+                latest_quarterly_probability=quarterly.get("probability"),
+                latest_quarterly_risk_level=quarterly.get("risk_level") or "",
+                latest_quarterly_rating=quarterly.get("rating") or "",
+            )
+    return updated

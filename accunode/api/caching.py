@@ -53,19 +53,21 @@ class CachedReadMixin:
     def _cached(self, request, build):
         organization_id = request.organization.pk
         key = (
-            "read:"
+            "read:v2:"
             + hashlib.sha256(
                 f"{organization_id}:{organization_data_version(organization_id)}:{request.get_full_path()}".encode()
             ).hexdigest()
         )
-        data = cache.get(key)
-        if data is None:
+        entry = cache.get(key)
+        if entry is None:
             response = build()
             if response.status_code != status.HTTP_200_OK:
                 return response
             data = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
-            cache.set(key, data, READ_CACHE_SECONDS)
-        etag = etag_for(data)
+            # The ETag is stored with the data: hashing a page of 50 predictions on every hit cost more than the hit.
+            entry = {"data": data, "etag": etag_for(data)}
+            cache.set(key, entry, READ_CACHE_SECONDS)
+        data, etag = entry["data"], entry["etag"]
         if etag in _if_none_match(request) or "*" in _if_none_match(request):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
         return Response(data, headers={"ETag": etag, "Cache-Control": "private, no-cache"})
