@@ -1,7 +1,9 @@
 """Root URLs: health, the /api/v1 API with its schema and offline Swagger UI, Django admin, dashboards."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accunode.api import health
@@ -18,6 +20,11 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path(
+        "",
+        TemplateView.as_view(template_name="home.html", extra_context={"version": settings.ACCUNODE_VERSION}),
+        name="home",
+    ),
     path("health", health.liveness, name="health"),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),

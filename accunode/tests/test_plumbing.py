@@ -118,3 +118,11 @@ def test_server_error_handler_hides_details_and_quotes_the_request_id(rf):
     assert response.status_code == 500
     assert "req-42" in body
     assert "Traceback" not in body
+
+
+def test_home_page_links_the_entry_points(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for link in ("/api/v1/docs/", "/admin/", "/api/v1/health"):
+        assert f'href="{link}"' in html

@@ -267,7 +267,7 @@ class Command(BaseCommand):
             "=" * 78,
             f"AccuNode is starting at {url}/",
             "",
-            f"  Dashboards    {url}/",
+            f"  Home          {url}/",
             f"  Django admin  {url}/admin/",
             f"  API docs      {url}/api/v1/docs/",
             f"  Health        {url}/api/v1/health",
