@@ -11,7 +11,7 @@ from django.db import transaction
 from . import selectors, services
 from .choices import Role
 from .models import AuditEvent, Invitation, Membership, Organization
-from .scoping import OrgScopedAdmin
+from .scoping import OrgScopedAdmin, ReadOnlyOrgScopedAdmin
 
 LAST_ADMIN_MESSAGE = "An organization needs at least one admin: promote another member first."
 
@@ -135,7 +135,7 @@ class InvitationAdmin(OrgScopedAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(OrgScopedAdmin):
+class AuditEventAdmin(ReadOnlyOrgScopedAdmin):
     """The audit trail: read-only, scoped like everything else."""
 
     list_display = ["at", "organization", "actor", "action", "object_type", "object_repr", "request_id"]
@@ -143,15 +143,6 @@ class AuditEventAdmin(OrgScopedAdmin):
     search_fields = ["object_id", "object_repr", "request_id", "actor__email"]
     list_select_related = ["organization", "actor"]
     date_hierarchy = "at"
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser

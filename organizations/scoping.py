@@ -246,3 +246,17 @@ def get_scoped_object_or_404(queryset: QuerySet, organization: Organization, **l
         return scope_to_organization(queryset, organization).get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, ValidationError) as exc:  # a malformed id is just not found
         raise Http404 from exc
+
+
+class ReadOnlyOrgScopedAdmin(OrgScopedAdmin):
+    """Scoped and read-only: rows written by services (predictions, jobs, audit events) are viewed, never edited
+    by hand. Deleting stays with the organization's admins unless a subclass says otherwise."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

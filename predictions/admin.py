@@ -3,13 +3,14 @@ are made and re-scored through the services (API, dashboards, bulk jobs), never 
 
 from django.contrib import admin
 
-from organizations.scoping import OrgScopedAdmin
+from organizations.scoping import ReadOnlyOrgScopedAdmin
 
+from . import services
 from .models import BulkJob, Prediction
 
 
 @admin.register(Prediction)
-class PredictionAdmin(OrgScopedAdmin):
+class PredictionAdmin(ReadOnlyOrgScopedAdmin):
     list_display = ["company", "kind", "reporting_year", "reporting_quarter", "probability", "risk_level", "rating"]
     list_filter = ["kind", "risk_level", "source"]
     search_fields = ["company__symbol", "company__name"]
@@ -17,18 +18,16 @@ class PredictionAdmin(OrgScopedAdmin):
     autocomplete_fields = ["company"]
     date_hierarchy = "created_at"
 
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
+    def delete_model(self, request, obj):
+        services.prediction_delete(prediction=obj, actor=request.user)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    def delete_queryset(self, request, queryset):
+        for prediction in queryset:
+            services.prediction_delete(prediction=prediction, actor=request.user)
 
 
 @admin.register(BulkJob)
-class BulkJobAdmin(OrgScopedAdmin):
+class BulkJobAdmin(ReadOnlyOrgScopedAdmin):
     """Bulk jobs, read-only: they are created by uploads and the import command, and run by the pipeline."""
 
     list_display = ["file_name", "kind", "status", "total_rows", "succeeded_rows", "failed_rows", "created_at"]
@@ -36,12 +35,3 @@ class BulkJobAdmin(OrgScopedAdmin):
     search_fields = ["file_name"]
     list_select_related = ["organization", "created_by"]
     date_hierarchy = "created_at"
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

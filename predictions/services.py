@@ -279,10 +279,16 @@ def prediction_update(
     return prediction
 
 
-def prediction_delete(*, prediction: Prediction, actor, membership) -> None:
-    """Delete a prediction: organization admins may delete any; analysts only the ones they created."""
-    if membership.role != Role.ADMIN and not (
-        membership.role == Role.ANALYST and prediction.created_by_id == getattr(actor, "pk", None)
+def prediction_delete(*, prediction: Prediction, actor, membership=None) -> None:
+    """Delete a prediction: organization admins may delete any; analysts only the ones they created.
+
+    ``membership`` is the actor's role in the prediction's organization; ``None`` only from Django admin, whose
+    scoped admin classes already require the organization's admin role (or a platform superuser).
+    """
+    if (
+        membership is not None
+        and membership.role != Role.ADMIN
+        and not (membership.role == Role.ANALYST and prediction.created_by_id == getattr(actor, "pk", None))
     ):
         raise PermissionDeniedError("Only an admin, or the analyst who created it, may delete this prediction.")
     organization = prediction.organization

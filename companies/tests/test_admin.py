@@ -2,6 +2,7 @@
 
 from accunode.api.testing import AdminScopingTestMixin, OrgScopedAPITestCase
 from companies.models import Company
+from organizations.models import AuditEvent
 from predictions.models import Prediction
 from predictions.tests.factories import CompanyFactory
 
@@ -55,3 +56,46 @@ class CompanyAdminScopingTests(AdminScopingTestMixin, OrgScopedAPITestCase):
         superuser = UserFactory(is_staff=True, is_superuser=True)
         client = self.admin_client_for(superuser)
         self.assert_admin_changelist_scoped(client, Company, visible=[self.mine, self.theirs])
+
+
+class CompanyAdminThroughServicesTests(AdminScopingTestMixin, OrgScopedAPITestCase):
+    def setUp(self):
+        self.mine = CompanyFactory(organization=self.org, symbol="MINE", name="Mine Corp")
+        self.other = CompanyFactory(organization=self.org, symbol="TAKEN", name="Taken Corp")
+
+    def form(self, **overrides):
+        return {
+            "organization": str(self.org.pk),
+            "symbol": "MINE",
+            "name": "Mine Corp",
+            "sector": "",
+            "country": "",
+        } | (overrides)
+
+    def test_edit_is_audited(self):
+        client = self.admin_client_for(self.admin)
+        response = client.post(self.admin_url(self.mine, "change", self.mine.pk), self.form(name="Renamed"))
+        self.assertEqual(response.status_code, 302)
+        event = AuditEvent.objects.get(object_id=str(self.mine.pk), action="update")
+        self.assertEqual(event.changes["name"], {"from": "Mine Corp", "to": "Renamed"})
+
+    def test_symbol_taken_in_another_case_is_a_form_error_not_a_crash(self):
+        client = self.admin_client_for(self.admin)
+        response = client.post(self.admin_url(self.mine, "change", self.mine.pk), self.form(symbol="taken"))
+        self.assertEqual(response.status_code, 200)
+        self.mine.refresh_from_db()
+        self.assertEqual(self.mine.symbol, "MINE")
+
+    def test_add_goes_through_the_service(self):
+        client = self.admin_client_for(self.admin)
+        response = client.post(self.admin_url(Company, "add"), self.form(symbol="newco", name="New Co"))
+        self.assertEqual(response.status_code, 302, response.content[:500])
+        company = Company.objects.get(organization=self.org, symbol="NEWCO")
+        self.assertEqual(company.created_by, self.admin)
+        self.assertTrue(AuditEvent.objects.filter(object_id=str(company.pk), action="create").exists())
+
+    def test_delete_is_audited(self):
+        client = self.admin_client_for(self.admin)
+        client.post(self.admin_url(self.mine, "delete", self.mine.pk), {"post": "yes"})
+        self.assertFalse(Company.objects.filter(pk=self.mine.pk).exists())
+        self.assertTrue(AuditEvent.objects.filter(object_id=str(self.mine.pk), action="delete").exists())

@@ -59,3 +59,19 @@ class AuditEventAdminScopingTests(AdminScopingTestMixin, OrgScopedAPITestCase):
         client = self.admin_client_for(self.admin)
         self.assert_admin_changelist_scoped(client, AuditEvent, visible=[mine], hidden=[theirs])
         self.assert_admin_object_unreachable(client, theirs, change_data={"action": "delete"})
+
+
+class PredictionAdminDeleteTests(AdminScopingTestMixin, OrgScopedAPITestCase):
+    def test_delete_through_admin_keeps_the_company_summary_and_audits(self):
+        prediction = stored_prediction(self.org, "GONE")
+        from predictions.services import company_summaries_refresh
+
+        company_summaries_refresh(company_ids=[prediction.company_id])
+        client = self.admin_client_for(self.admin)
+        response = client.post(self.admin_url(prediction, "delete", prediction.pk), {"post": "yes"})
+        self.assertEqual(response.status_code, 302)
+        self.assertFalse(Prediction.objects.filter(pk=prediction.pk).exists())
+        prediction.company.refresh_from_db()
+        self.assertEqual(prediction.company.prediction_count, 0)
+        self.assertIsNone(prediction.company.latest_annual_prediction_id)
+        self.assertTrue(AuditEvent.objects.filter(object_id=str(prediction.pk), action="delete").exists())
