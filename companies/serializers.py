@@ -93,11 +93,13 @@ class CompanyOutputSerializer(serializers.ModelSerializer):
         return LatestPredictionSummarySerializer(summary).data if summary else None
 
 
-class CompanyReferenceSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Company
-        fields = ["id", "symbol", "name", "sector"]
-        read_only_fields = fields
+class CompanyReferenceSerializer(serializers.Serializer):
+    """The company inside a prediction (plain fields: nested in every prediction of a list page)."""
+
+    id = serializers.UUIDField(read_only=True)
+    symbol = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    sector = serializers.CharField(read_only=True)
 
 
 class CompanyDetailSerializer(CompanyOutputSerializer):

@@ -23,14 +23,8 @@ def _symbol_conflict(company: Company) -> Conflict:
     )
 
 
-def company_create(
-    *, organization, symbol: str, name: str, sector: str = "", country: str = "", created_by=None
-) -> Company:
-    """Create a company; a symbol taken in the organization is a ``Conflict`` carrying ``existing_id``."""
-    symbol = normalize_symbol(symbol)
-    existing = company_find_by_symbol(organization=organization, symbol=symbol)
-    if existing is not None:
-        raise _symbol_conflict(existing)
+def _company_insert(*, organization, symbol: str, name: str, sector: str, country: str, created_by) -> Company:
+    """Insert a company whose normalized symbol is believed free; a taken symbol is a ``Conflict``."""
     try:
         with transaction.atomic():
             company = Company.objects.create(
@@ -51,6 +45,19 @@ def company_create(
     return company
 
 
+def company_create(
+    *, organization, symbol: str, name: str, sector: str = "", country: str = "", created_by=None
+) -> Company:
+    """Create a company; a symbol taken in the organization is a ``Conflict`` carrying ``existing_id``."""
+    symbol = normalize_symbol(symbol)
+    existing = company_find_by_symbol(organization=organization, symbol=symbol)
+    if existing is not None:
+        raise _symbol_conflict(existing)
+    return _company_insert(
+        organization=organization, symbol=symbol, name=name, sector=sector, country=country, created_by=created_by
+    )
+
+
 def company_get_or_create(
     *, organization, symbol: str, name: str = "", sector: str = "", created_by=None
 ) -> tuple[Company, bool]:
@@ -60,14 +67,17 @@ def company_get_or_create(
     if existing is not None:
         return existing, False
     try:
-        return (
-            company_create(
-                organization=organization, symbol=symbol, name=name or symbol, sector=sector, created_by=created_by
-            ),
-            True,
+        company = _company_insert(
+            organization=organization,
+            symbol=symbol,
+            name=name or symbol,
+            sector=sector,
+            country="",
+            created_by=created_by,
         )
     except Conflict:  # created concurrently
         return company_find_by_symbol(organization=organization, symbol=symbol), False
+    return company, True
 
 
 UPDATABLE_FIELDS = ("symbol", "name", "sector", "country")

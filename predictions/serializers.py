@@ -10,10 +10,12 @@ from rest_framework import serializers
 from accunode.api.serializers import StrictInputSerializer, StrictIntegerField
 from companies.serializers import SYMBOL_PATTERN, CompanyReferenceSerializer
 
-from .choices import QUARTER_LABELS
+from .choices import QUARTER_LABELS, Annualization, PredictionKind
 from .models import Prediction
 
 MIN_REPORTING_YEAR = 1900
+RISK_LEVEL_CHOICES = ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+RATING_CHOICES = ["aaa", "aa", "a", "bbb", "bb", "b", "ccc"]
 
 
 class CompanyRefInputSerializer(StrictInputSerializer):
@@ -125,36 +127,26 @@ class UserReferenceSerializer(serializers.Serializer):
     email = serializers.EmailField()
 
 
-class PredictionOutputSerializer(serializers.ModelSerializer):
-    company = CompanyReferenceSerializer()
-    reporting_quarter = QuarterField(allow_null=True)
-    financials = FloatDictField(child=serializers.FloatField())
-    ratios = FloatDictField(child=serializers.FloatField(allow_null=True))
-    model = serializers.SerializerMethodField()
-    drivers = DriverSerializer(many=True, allow_null=True)
-    created_by = UserReferenceSerializer(allow_null=True)
+class PredictionOutputSerializer(serializers.Serializer):
+    """A prediction as API.md "Output" shows it. A plain ``Serializer`` (not a ModelSerializer): it builds no
+    fields from the model on every use, which mattered on list pages and writes."""
 
-    class Meta:
-        model = Prediction
-        fields = [
-            "id",
-            "kind",
-            "company",
-            "reporting_year",
-            "reporting_quarter",
-            "financials",
-            "ratios",
-            "probability",
-            "risk_level",
-            "rating",
-            "model",
-            "drivers",
-            "annualization",
-            "created_by",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = fields
+    id = serializers.UUIDField(read_only=True)
+    kind = serializers.ChoiceField(choices=PredictionKind.choices, read_only=True)
+    company = CompanyReferenceSerializer(read_only=True)
+    reporting_year = serializers.IntegerField(read_only=True)
+    reporting_quarter = QuarterField(allow_null=True, read_only=True)
+    financials = FloatDictField(child=serializers.FloatField(), read_only=True)
+    ratios = FloatDictField(child=serializers.FloatField(allow_null=True), read_only=True)
+    probability = serializers.FloatField(read_only=True)
+    risk_level = serializers.ChoiceField(choices=RISK_LEVEL_CHOICES, read_only=True)
+    rating = serializers.ChoiceField(choices=RATING_CHOICES, read_only=True)
+    model = serializers.SerializerMethodField()
+    drivers = DriverSerializer(many=True, allow_null=True, read_only=True)
+    annualization = serializers.ChoiceField(choices=Annualization.choices, allow_null=True, read_only=True)
+    created_by = UserReferenceSerializer(allow_null=True, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
     @extend_schema_field(ModelInfoSerializer)
     def get_model(self, prediction: Prediction) -> dict:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 import mlcore
@@ -160,15 +161,7 @@ def prediction_create(
         company = _resolve_company(
             organization=organization, company_ref=company_ref, company_id=company_id, created_by=created_by
         )
-        existing_id = _existing_prediction_id(
-            organization=organization,
-            company=company,
-            kind=kind,
-            reporting_year=reporting_year,
-            reporting_quarter=reporting_quarter,
-        )
-        if existing_id is not None:
-            raise _duplicate_conflict(existing_id)
+        # No look-up first: the unique constraint decides (below), which also settles concurrent requests.
         result, annualization = prediction_score(
             organization=organization,
             kind=kind,
@@ -202,7 +195,7 @@ def prediction_create(
             if existing_id is None:
                 raise
             raise _duplicate_conflict(existing_id) from None
-        company_summaries_refresh(company_ids=[company.pk])
+        _company_summary_add(prediction)
         audit_event_record(organization=organization, actor=created_by, action="create", target=prediction)
     transaction.on_commit(lambda: organization_data_changed(organization.pk))
     return prediction
@@ -321,6 +314,46 @@ def prediction_ensure_drivers(*, prediction: Prediction) -> Prediction:
     Prediction.objects.filter(pk=prediction.pk, drivers__isnull=True).update(drivers=drivers)
     prediction.drivers = drivers
     return prediction
+
+
+def _period_key(kind: str, year, quarter) -> tuple[int, int]:
+    return (year or 0, quarter or 0) if kind == PredictionKind.QUARTERLY else (year or 0, 0)
+
+
+def _company_summary_add(prediction: Prediction) -> None:
+    """Fold one new prediction into its company's summary: two statements instead of a full refresh.
+
+    The company row is locked first, so concurrent writes to one company apply one after the other; the new
+    prediction becomes the latest of its kind when its period is later than the latest on file (periods are unique
+    per company and kind, so there are no ties).
+    """
+    prefix = f"latest_{prediction.kind}_"
+    current = (
+        Company.objects.filter(pk=prediction.company_id)
+        .select_for_update(no_key=True)
+        .values(f"{prefix}prediction_id", f"{prefix}reporting_year", "latest_quarterly_reporting_quarter")
+        .first()
+    )
+    if current is None:
+        return
+    changes: dict[str, Any] = {"prediction_count": F("prediction_count") + 1}
+    latest_quarter = current["latest_quarterly_reporting_quarter"] if prediction.kind == PredictionKind.QUARTERLY else 0
+    is_latest = current[f"{prefix}prediction_id"] is None or _period_key(
+        prediction.kind, prediction.reporting_year, prediction.reporting_quarter
+    ) > _period_key(prediction.kind, current[f"{prefix}reporting_year"], latest_quarter)
+    if is_latest:
+        changes.update(
+            {
+                f"{prefix}prediction_id": prediction.pk,
+                f"{prefix}reporting_year": prediction.reporting_year,
+                f"{prefix}probability": prediction.probability,
+                f"{prefix}risk_level": prediction.risk_level,
+                f"{prefix}rating": prediction.rating,
+            }
+        )
+        if prediction.kind == PredictionKind.QUARTERLY:
+            changes["latest_quarterly_reporting_quarter"] = prediction.reporting_quarter
+    Company.objects.filter(pk=prediction.company_id).update(**changes)
 
 
 _SUMMARY_COLUMNS = ("id", "reporting_year", "reporting_quarter", "probability", "risk_level", "rating")
