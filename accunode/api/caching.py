@@ -8,13 +8,12 @@ retrieve from the shared cache (Redis in production) and answers ``If-None-Match
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 
 from django.core.cache import cache
-from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse, HttpResponseNotModified
 from rest_framework import status
-from rest_framework.response import Response
+from rest_framework.renderers import JSONRenderer
 
 READ_CACHE_SECONDS = 300
 
@@ -37,11 +36,6 @@ def organization_data_changed(organization_id) -> None:
     cache.set(_version_key(organization_id), uuid.uuid4().hex, None)
 
 
-def etag_for(data) -> str:
-    body = json.dumps(data, sort_keys=True, cls=DjangoJSONEncoder, separators=(",", ":"))
-    return '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
-
-
 def _if_none_match(request) -> set[str]:
     header = request.headers.get("If-None-Match", "")
     return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
@@ -53,7 +47,7 @@ class CachedReadMixin:
     def _cached(self, request, build):
         organization_id = request.organization.pk
         key = (
-            "read:v2:"
+            "read:v3:"
             + hashlib.sha256(
                 f"{organization_id}:{organization_data_version(organization_id)}:{request.get_full_path()}".encode()
             ).hexdigest()
@@ -63,14 +57,18 @@ class CachedReadMixin:
             response = build()
             if response.status_code != status.HTTP_200_OK:
                 return response
-            data = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
-            # The ETag is stored with the data: hashing a page of 50 predictions on every hit cost more than the hit.
-            entry = {"data": data, "etag": etag_for(data)}
+            # The rendered body and its ETag are stored: a hit then costs a cache read and no JSON work at all.
+            body = JSONRenderer().render(response.data)
+            entry = {"body": body, "etag": '"' + hashlib.sha256(body).hexdigest()[:32] + '"'}
             cache.set(key, entry, READ_CACHE_SECONDS)
-        data, etag = entry["data"], entry["etag"]
+        etag = entry["etag"]
         if etag in _if_none_match(request) or "*" in _if_none_match(request):
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        return Response(data, headers={"ETag": etag, "Cache-Control": "private, no-cache"})
+            return HttpResponseNotModified(headers={"ETag": etag})
+        return HttpResponse(
+            entry["body"],
+            content_type="application/json",
+            headers={"ETag": etag, "Cache-Control": "private, no-cache"},
+        )
 
     def list(self, request, *args, **kwargs):
         return self._cached(request, lambda: super(CachedReadMixin, self).list(request, *args, **kwargs))
