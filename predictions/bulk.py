@@ -8,8 +8,8 @@ Doors: ``POST /api/v1/predictions/bulk-upload/`` (``bulk_views``), the Celery ta
 - ``bulk_job_enqueue`` is the one place that decides how a job runs (see its docstring).
 - ``bulk_job_run`` executes a job: reads the file in chunks, validates and annualizes vectorised (mlcore), finds or
   creates companies in bulk, scores each chunk with one ``mlcore.score_frame`` call, and writes the predictions with
-  PostgreSQL ``COPY`` (set-based SQL on SQLite). Drivers are not computed (``prediction_ensure_drivers`` fills them
-  on first view).
+  PostgreSQL ``COPY`` (set-based SQL on SQLite). Ratios and drivers are not stored
+  (``services.prediction_ensure_explanation`` fills both on first retrieval).
 
 Exactly once: each chunk commits in ONE transaction together with the job's progress (``processed_rows``, the
 resume cursor) and the outcomes of its rows (``BulkJobChunk``, unique per job and first row). A job that is retried
@@ -516,11 +516,14 @@ def parse_chunk(frame: pd.DataFrame, kind: str) -> ParsedChunk:
 _NULL_MEMBER = re.compile(r'"[A-Za-z0-9_]+":null,?')
 
 
+JSON_DECIMALS = 10  # of USD millions: far below a cent, and no 17-digit artefacts such as 30.621600000000001
+
+
 def _json_lines(frame: pd.DataFrame, *, drop_nulls: bool = False) -> list[str]:
     """One compact JSON object per row, built by pandas in C (NaN → null, or left out with ``drop_nulls``)."""
     if frame.empty:
         return []
-    text = frame.to_json(orient="records", lines=True, double_precision=15)
+    text = frame.to_json(orient="records", lines=True, double_precision=JSON_DECIMALS)
     if drop_nulls:
         text = _NULL_MEMBER.sub("", text).replace(",}", "}")
     return text.splitlines()
@@ -669,7 +672,6 @@ def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, compa
     if not len(rows):
         return LayerResult(status, probability, messages, set())
 
-    ratios = mlcore.derive_ratios(features_input[ok])
     member_columns = [c for c in scores.columns if c.startswith("component_")]
     components = scores.loc[ok, member_columns].rename(columns=lambda c: c.removeprefix("component_"))
     now = timezone.now()
@@ -680,7 +682,6 @@ def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, compa
     created_by_id = _db_uuid(job.created_by_id)
     job_id = _db_uuid(job.pk)
     financial_json = _json_lines(numeric[ok], drop_nulls=True)
-    ratio_json = _json_lines(ratios)
     component_json = _json_lines(components)
     probabilities = scores["probability"].to_numpy()[ok]
     risk_levels = scores["risk_level"].to_numpy()[ok]
@@ -692,7 +693,6 @@ def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, compa
     for j, i in enumerate(rows.tolist()):
         values = (
             financial_json[j],
-            ratio_json[j],
             float(probabilities[j]),
             risk_levels[j],
             ratings[j],
@@ -740,9 +740,8 @@ def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, compa
     return LayerResult(status, probability, messages, touched)
 
 
-PREDICTION_VALUE_COLUMNS = (
+PREDICTION_VALUE_COLUMNS = (  # ratios and drivers are left empty: the first retrieval fills them
     "financials",
-    "ratios",
     "probability",
     "risk_level",
     "rating",
@@ -783,9 +782,32 @@ def _copy_field(value) -> str:
     return text
 
 
+_COPY_SPECIAL = ("\\", "\t", "\n", "\r")
+
+
+def _copy_column(values: tuple) -> list[str] | tuple:
+    """One column in COPY text format, converted column-wise: text columns without special characters (ids, JSON of
+    numbers) are taken as they are; other values are rendered once per distinct value (most columns of a chunk are
+    constant) or one by one."""
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        joined = "".join(values)
+        if not any(special in joined for special in _COPY_SPECIAL):
+            return values
+    if all(kind.__hash__ is not None for kind in kinds):
+        distinct = set(values)
+        if len(distinct) <= 64:
+            rendered = {value: _copy_field(value) for value in distinct}
+            return [rendered[value] for value in values]
+    return [_copy_field(value) for value in values]
+
+
 def _copy_text(rows: list[tuple]) -> str:
     """Rows in COPY text format: one string, sent in a few large writes instead of one call per row."""
-    return "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows)
+    if not rows:
+        return ""
+    columns = [_copy_column(column) for column in zip(*rows, strict=True)]
+    return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
 
 
 def _insert_predictions(rows: list[tuple], ids: list[uuid.UUID]) -> set[uuid.UUID]:
@@ -832,14 +854,14 @@ def _insert_predictions(rows: list[tuple], ids: list[uuid.UUID]) -> set[uuid.UUI
 
 
 _UPDATE_STAGE_COLUMNS = (
-    "id uuid, financials jsonb, ratios jsonb, probability double precision, risk_level varchar(10), "
+    "id uuid, financials jsonb, probability double precision, risk_level varchar(10), "
     "rating varchar(4), model_version varchar(64), components jsonb, annualization varchar(3), bulk_job_id uuid, "
     "updated_at timestamptz"
 )
 
 
 def _update_predictions(rows: list[tuple]) -> set[str]:
-    """Re-score existing predictions in place, set-based (drivers cleared: computed again on first view).
+    """Re-score existing predictions in place, set-based (ratios and drivers cleared: computed again on first view).
     Returns the ids updated (a prediction deleted meanwhile is not)."""
     if not rows:
         return set()
@@ -856,14 +878,14 @@ def _update_predictions(rows: list[tuple]) -> set[str]:
                 copy.write(_copy_text(rows))
             assignments = ", ".join(f"{c} = s.{c}" for c in PREDICTION_VALUE_COLUMNS)
             cursor.execute(
-                f"UPDATE {table} AS p SET {assignments}, drivers = NULL "  # noqa: S608
+                f"UPDATE {table} AS p SET {assignments}, ratios = NULL, drivers = NULL "  # noqa: S608
                 "FROM bulk_prediction_update_stage AS s WHERE p.id = s.id RETURNING p.id"
             )
             return {str(row[0]) for row in cursor.fetchall()}
         assignments = ", ".join(f"{c} = %s" for c in PREDICTION_VALUE_COLUMNS)
         timestamp = connection.ops.adapt_datetimefield_value(rows[0][-1])
         cursor.executemany(
-            f"UPDATE {table} SET {assignments}, drivers = NULL WHERE id = %s",  # noqa: S608
+            f"UPDATE {table} SET {assignments}, ratios = NULL, drivers = NULL WHERE id = %s",  # noqa: S608
             [(*row[1:-1], timestamp, row[0]) for row in rows],
         )
     # SQLite holds the database write lock for the whole chunk transaction: the rows looked up are all still there

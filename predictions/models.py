@@ -13,12 +13,23 @@ from .choices import Annualization, BulkFileFormat, BulkJobStatus, OnDuplicate, 
 
 class Prediction(OrgScopedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, related_name="predictions")
+    # No single-column indexes on organization, company and created_by: the composite indexes below start with
+    # those columns (pred_org_kind_*, pred_latest_per_company, pred_quota) and serve their lookups and cascades.
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="predictions", db_index=False
+    )
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.CASCADE, related_name="predictions", db_index=False
+    )
     kind = models.CharField(max_length=10, choices=PredictionKind.choices)
     reporting_year = models.PositiveSmallIntegerField()
     reporting_quarter = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1–4; null for annual.")
     financials = models.JSONField(help_text="The statement as given (quarterly: the quarter's own flows).")
-    ratios = models.JSONField(default=dict)
+    ratios = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The model's features of the statement. Bulk predictions fill ratios and drivers on first retrieval.",
+    )
     probability = models.FloatField()
     risk_level = models.CharField(max_length=10)
     rating = models.CharField(max_length=4)
@@ -35,7 +46,9 @@ class Prediction(OrgScopedModel):
         related_name="predictions",
         help_text="The bulk job that last wrote this prediction (null for single predictions).",
     )
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -69,7 +82,12 @@ class Prediction(OrgScopedModel):
             models.Index(
                 fields=["company", "kind", "-reporting_year", "-reporting_quarter"], name="pred_latest_per_company"
             ),
-            models.Index(fields=["created_by", "source", "created_at"], name="pred_quota"),
+            # only single predictions count against the daily quota; bulk rows stay out of this index
+            models.Index(
+                fields=["created_by", "source", "created_at"],
+                name="pred_quota",
+                condition=Q(source=PredictionSource.SINGLE),
+            ),
         ]
 
     def __str__(self) -> str:

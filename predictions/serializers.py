@@ -137,7 +137,12 @@ class PredictionOutputSerializer(serializers.Serializer):
     reporting_year = serializers.IntegerField(read_only=True)
     reporting_quarter = QuarterField(allow_null=True, read_only=True)
     financials = FloatDictField(child=serializers.FloatField(), read_only=True)
-    ratios = FloatDictField(child=serializers.FloatField(allow_null=True), read_only=True)
+    ratios = FloatDictField(
+        child=serializers.FloatField(allow_null=True),
+        allow_null=True,
+        read_only=True,
+        help_text="Bulk predictions fill ratios and drivers on first retrieval (null until then in lists).",
+    )
     probability = serializers.FloatField(read_only=True)
     risk_level = serializers.ChoiceField(choices=RISK_LEVEL_CHOICES, read_only=True)
     rating = serializers.ChoiceField(choices=RATING_CHOICES, read_only=True)

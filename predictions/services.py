@@ -23,7 +23,7 @@ from companies.services import company_get_or_create
 from organizations.audit import audit_event_record
 from organizations.choices import Role
 
-from .choices import PredictionKind, PredictionSource
+from .choices import Annualization, PredictionKind, PredictionSource
 from .models import Prediction
 
 
@@ -293,13 +293,18 @@ def prediction_delete(*, prediction: Prediction, actor, membership=None) -> None
     transaction.on_commit(lambda: organization_data_changed(organization.pk))
 
 
-def prediction_ensure_drivers(*, prediction: Prediction) -> Prediction:
-    """Compute and keep the drivers of a prediction stored without them (bulk jobs skip them for speed)."""
-    if prediction.drivers is not None:
+def prediction_ensure_explanation(*, prediction: Prediction) -> Prediction:
+    """Compute and keep the ratios and drivers of a prediction stored without them: bulk jobs store neither, for
+    speed (ML.md "Speed"); the first retrieval fills both."""
+    if prediction.drivers is not None and prediction.ratios is not None:
         return prediction
     financials = {field: prediction.financials.get(field) for field in mlcore.FINANCIAL_FIELDS}
-    if prediction.kind == PredictionKind.QUARTERLY:
-        # Annualized the same way as when scored (from the quarters on file), then explained.
+    if prediction.kind == PredictionKind.QUARTERLY and prediction.annualization == Annualization.X4:
+        # Scored as quarter × 4 (its previous quarters were not on file then): explained the same way.
+        annualized, _ = mlcore.annualize_quarter(financials, None)
+        result = mlcore.score_quarterly(annualized)
+    else:
+        # Annual; or quarterly annualized from the quarters on file (trailing twelve months), as when scored.
         result, _ = prediction_score(
             organization=prediction.organization,
             kind=prediction.kind,
@@ -308,11 +313,11 @@ def prediction_ensure_drivers(*, prediction: Prediction) -> Prediction:
             reporting_quarter=prediction.reporting_quarter,
             financials=financials,
         )
-        drivers = result.drivers
-    else:
-        drivers = mlcore.explain(financials, prediction.kind)
-    Prediction.objects.filter(pk=prediction.pk, drivers__isnull=True).update(drivers=drivers)
-    prediction.drivers = drivers
+    computed = {"ratios": result.ratios, "drivers": result.drivers}
+    missing = {name: value for name, value in computed.items() if getattr(prediction, name) is None}
+    Prediction.objects.filter(pk=prediction.pk, **{f"{name}__isnull": True for name in missing}).update(**missing)
+    for name, value in missing.items():
+        setattr(prediction, name, value)
     return prediction
 
 

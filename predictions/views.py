@@ -106,8 +106,8 @@ class PredictionViewSet(
 
     def retrieve(self, request, *args, **kwargs):
         prediction = self.get_object()
-        if prediction.drivers is None:
-            services.prediction_ensure_drivers(prediction=prediction)
+        if prediction.drivers is None or prediction.ratios is None:  # a bulk prediction's first retrieval
+            services.prediction_ensure_explanation(prediction=prediction)
         return super().retrieve(request, *args, **kwargs)
 
     def _input(self, request) -> dict:

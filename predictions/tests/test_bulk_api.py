@@ -79,13 +79,23 @@ class BulkUploadApiTests(BulkTestMixin, OrgScopedAPITestCase):
         self.assertEqual(Prediction.objects.filter(organization=self.org, source="bulk").count(), 3)
         stored = Prediction.objects.filter(organization=self.org).first()
         self.assertIsNone(stored.drivers)  # computed on first view, not inline
+        self.assertIsNone(stored.ratios)
         self.assertEqual(stored.bulk_job_id, BulkJob.objects.get().pk)
         # one audit event for the whole job, not one per row
         self.assertEqual(AuditEvent.objects.filter(object_type="predictions.bulkjob").count(), 1)
         self.assertEqual(AuditEvent.objects.filter(object_type="predictions.prediction").count(), 0)
-        # the first view of a bulk prediction computes its drivers
+        listed = self.client_for(self.viewer).get("/api/v1/predictions/annual/").json()
+        self.assertEqual({(p["ratios"], p["drivers"]) for p in listed["results"]}, {(None, None)})
+        # the first view of a bulk prediction computes its ratios and drivers, and keeps them
         viewed = self.client_for(self.viewer).get(f"/api/v1/predictions/annual/{stored.pk}/").json()
         self.assertTrue(3 <= len(viewed["drivers"]) <= 8)
+        self.assertIn("working_capital_to_total_assets", viewed["ratios"])
+        stored.refresh_from_db()
+        self.assertEqual(stored.drivers, viewed["drivers"])
+        self.assertEqual(set(stored.ratios), set(viewed["ratios"]))
+        self.assertAlmostEqual(
+            stored.ratios["working_capital_to_total_assets"], viewed["ratios"]["working_capital_to_total_assets"]
+        )
 
     def assert_header_error(self, content: bytes, *columns: str, name="rows.csv", kind="annual"):
         response = self.upload(content, name=name, kind=kind)

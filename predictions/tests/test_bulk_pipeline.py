@@ -20,6 +20,7 @@ from organizations.tests.factories import OrganizationFactory
 from predictions import bulk
 from predictions.choices import BulkJobStatus
 from predictions.models import BulkJob, BulkJobChunk, Prediction
+from predictions.services import prediction_ensure_explanation
 from predictions.tests.bulk_files import csv_bytes, read_results, statement_row, xlsx_bytes
 from predictions.tests.test_bulk_api import BulkTestMixin
 
@@ -186,6 +187,16 @@ class BulkPipelineTests(BulkTestMixin, OrgScopedAPITestCase):
         )
         self.assertEqual(basis, "ttm")
         self.assertAlmostEqual(result.probability, q4.probability, places=9)
+        # the first retrieval explains each quarter as it was annualized when scored
+        self.assertIsNone(q4.ratios)
+        prediction_ensure_explanation(prediction=q4)
+        self.assertEqual((q4.ratios, q4.drivers), (result.ratios, result.drivers))
+        q1 = stored[(2022, 1)]
+        prediction_ensure_explanation(prediction=q1)
+        annualized, _ = bulk.mlcore.annualize_quarter(q1.financials, None)
+        self.assertEqual(q1.drivers, bulk.mlcore.score_quarterly(annualized).drivers)
+        q1.refresh_from_db()
+        self.assertIsNotNone(q1.ratios)
 
     def test_bulk_probability_matches_the_single_prediction_service(self):
         job = self.run_file(csv_bytes([statement_row("ONE", 2020, scale=1.7)]))
@@ -194,6 +205,10 @@ class BulkPipelineTests(BulkTestMixin, OrgScopedAPITestCase):
         self.assertAlmostEqual(stored.probability, single.probability, places=9)
         self.assertEqual(stored.rating, single.rating)
         self.assertEqual(set(stored.components), set(single.components))
+        self.assertIsNone(stored.ratios)  # the first retrieval fills ratios and drivers
+        prediction_ensure_explanation(prediction=stored)
+        stored.refresh_from_db()
+        self.assertEqual(stored.drivers, single.drivers)
         for name, value in single.ratios.items():
             if value is not None:
                 self.assertAlmostEqual(stored.ratios[name], value, places=6)
