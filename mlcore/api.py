@@ -15,7 +15,7 @@ Single-company calls validate their input (raising ``FinancialsValidationError``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,7 +26,7 @@ import pandas as pd
 from .artefacts import ModelArtefactError, get_ensemble
 from .bands import rating_for, ratings_for, risk_level_for, risk_levels_for
 from .ensemble import sigmoid
-from .features import FEATURE_NAMES, derive_features, feature_row
+from .features import FEATURE_NAMES, derive_features, feature_values
 from .fields import FINANCIAL_FIELDS, KINDS, POSITIVE_FIELDS, REQUIRED_FIELDS
 from .validation import numeric_financials, validate_financials
 
@@ -61,13 +61,15 @@ def _check_kind(kind: str) -> str:
     return kind
 
 
-def _drivers(contributions: npt.NDArray[np.float64], x: npt.NDArray[np.float64]) -> list[dict[str, Any]]:
-    order = np.argsort(-np.abs(contributions), kind="stable")[:DRIVER_COUNT]
+def _drivers(contributions: npt.NDArray[np.float64], x: Sequence[float]) -> list[dict[str, Any]]:
+    """Top ``DRIVER_COUNT`` features by |contribution| (stable order on ties); ``x`` the features as floats."""
+    order = np.argsort(-np.abs(contributions), kind="stable")[:DRIVER_COUNT].tolist()
+    values = contributions.tolist()
     return [
         {
             "feature": FEATURE_NAMES[i],
-            "value": None if np.isnan(x[i]) else round(float(x[i]), 6),
-            "contribution": round(float(contributions[i]), 6),
+            "value": None if x[i] != x[i] else round(x[i], 6),
+            "contribution": round(values[i], 6),
         }
         for i in order
     ]
@@ -76,22 +78,22 @@ def _drivers(contributions: npt.NDArray[np.float64], x: npt.NDArray[np.float64])
 def _score_one(financials: Mapping[str, Any], kind: str, annualization: str | None) -> ScoreResult:
     clean = validate_financials(financials)
     ensemble = get_ensemble(kind)
-    x = feature_row(clean)
-    contributions, base, raw = ensemble.decompose(x)
-    final_logit = float(base[0] + contributions[0].sum())
-    probability = float(sigmoid(final_logit))
-    components = sigmoid(ensemble.calibrate(raw[0]))
+    values = feature_values(clean)
+    contributions, base, raw = ensemble.decompose_one(np.array(values))
+    final_logit = base + float(contributions.sum())
+    # one sigmoid call for the final and the member log-odds under the calibration (elementwise, same values)
+    probability, *components = sigmoid([final_logit, *(ensemble.slope * r + ensemble.intercept for r in raw)]).tolist()
     return ScoreResult(
         kind=kind,
         probability=probability,
         risk_level=risk_level_for(probability),
         rating=rating_for(probability),
-        components={name: float(p) for name, p in zip(ensemble.member_names, components, strict=True)},
-        drivers=_drivers(contributions[0], x[0]),
-        ratios={n: (None if np.isnan(v) else float(v)) for n, v in zip(FEATURE_NAMES, x[0], strict=True)},
+        components=dict(zip(ensemble.member_names, components, strict=True)),
+        drivers=_drivers(contributions, values),
+        ratios={n: (None if v != v else v) for n, v in zip(FEATURE_NAMES, values, strict=True)},
         model_version=ensemble.version,
         annualization=annualization,
-        base_log_odds=float(base[0]),
+        base_log_odds=base,
     )
 
 
@@ -111,9 +113,9 @@ def explain(financials: Mapping[str, Any], kind: str = "annual") -> list[dict[st
     """Drivers of one statement (``{"feature", "value", "contribution"}``, largest |contribution| first)."""
     clean = validate_financials(financials)
     ensemble = get_ensemble(_check_kind(kind))
-    x = feature_row(clean)
-    contributions, _ = ensemble.contributions(x)
-    return _drivers(contributions[0], x[0])
+    values = feature_values(clean)
+    contributions, _, _ = ensemble.decompose_one(np.array(values))
+    return _drivers(contributions, values)
 
 
 def score_frame(

@@ -5,6 +5,8 @@ A probability equal to a threshold belongs to the band above it (``LOW < 0.02 <=
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 import numpy.typing as npt
 
@@ -30,13 +32,13 @@ def _check_probability(p: float) -> float:
 def risk_level_for(probability: float) -> str:
     """Risk level (``LOW``/``MEDIUM``/``HIGH``/``CRITICAL``) of one probability of default."""
     p = _check_probability(probability)
-    return RISK_LEVELS[int(np.searchsorted(_RISK_EDGES, p, side="right"))]
+    return RISK_LEVELS[bisect.bisect_right(RISK_LEVEL_THRESHOLDS, p)]  # = searchsorted(side="right")
 
 
 def rating_for(probability: float) -> str:
     """Model-implied rating (``aaa`` ... ``ccc``) of one probability of default."""
     p = _check_probability(probability)
-    return RATINGS[int(np.searchsorted(_RATING_EDGES, p, side="right"))]
+    return RATINGS[bisect.bisect_right(RATING_THRESHOLDS, p)]
 
 
 def risk_levels_for(probabilities: npt.ArrayLike) -> npt.NDArray[np.object_]:

@@ -9,6 +9,10 @@ scaled value; LightGBM: exact ``pred_contrib`` SHAP values) are combined with th
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +22,8 @@ import numpy.typing as npt
 from .features import FEATURE_NAMES
 
 FloatArray = npt.NDArray[np.float64]
+
+logger = logging.getLogger(__name__)
 
 
 def sigmoid(x: npt.ArrayLike) -> FloatArray:
@@ -72,6 +78,99 @@ class LogisticMember:
         return c, np.full(len(x), self.intercept)
 
 
+class _SingleRowContrib:
+    """LightGBM's C API single-row predictor (``LGBM_BoosterPredictForMatSingleRowFast``) for ``pred_contrib``.
+
+    ``Booster.predict`` costs ~100 µs of Python and setup per call, as much as the SHAP computation of a row;
+    the fast C API sets the predictor up once and then only runs the row. It evaluates the same predictor
+    function as ``Booster.predict(pred_contrib=True)`` (identical values, checked in ``tests/test_scoring.py``).
+    A fast-config handle must not be shared between threads, so each thread gets its own (``threading.local``,
+    freed when the thread ends or the member is dropped); each handle keeps the booster alive.
+    """
+
+    _PREDICT_CONTRIB = 3  # C_API_PREDICT_CONTRIB
+    _DTYPE_FLOAT64 = 1  # C_API_DTYPE_FLOAT64
+
+    def __init__(self, booster: Any, num_features: int) -> None:
+        from lightgbm import basic
+
+        lib = ctypes.CDLL(basic._LIB._name)  # our own function objects: our argtypes do not touch lightgbm's
+        self._init = lib.LGBM_BoosterPredictForMatSingleRowFastInit
+        self._init.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_int32,
+            ctypes.c_char_p,
+            ctypes.POINTER(ctypes.c_void_p),
+        ]
+        self._init.restype = ctypes.c_int
+        self._predict = lib.LGBM_BoosterPredictForMatSingleRowFast
+        self._predict.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_int64), ctypes.c_void_p]
+        self._predict.restype = ctypes.c_int
+        self._free = lib.LGBM_FastConfigFree
+        self._free.argtypes = [ctypes.c_void_p]
+        self._free.restype = ctypes.c_int
+        self._safe_call = basic._safe_call
+        self.booster = booster
+        self.num_features = num_features
+        self._local = threading.local()
+        self._handle()  # fail here (and fall back to Booster.predict) if the C API is not usable
+
+    def _handle(self) -> _FastHandle:
+        handle: _FastHandle | None = getattr(self._local, "handle", None)
+        if handle is None:
+            handle = self._local.handle = _FastHandle(self)
+        return handle
+
+    def __call__(self, row: FloatArray) -> FloatArray:
+        """``num_features + 1`` values (contributions, then the expected value) of one row (1-D, float64)."""
+        handle = self._handle()
+        handle.row[:] = row
+        ret = self._predict(handle.ptr, handle.row_address, handle.out_len_ref, handle.out_address)
+        if ret:
+            self._safe_call(ret)
+        if handle.out_len.value != handle.out.size:
+            raise ValueError("LightGBM returned a contribution row of the wrong length")
+        return handle.out.copy()
+
+
+class _FastHandle:
+    """One thread's fast-config handle and row buffers (see :class:`_SingleRowContrib`)."""
+
+    def __init__(self, owner: _SingleRowContrib) -> None:
+        self.booster = owner.booster  # kept alive while the handle exists (no reference back to the owner)
+        self._free = owner._free
+        self.ptr = ctypes.c_void_p()
+        owner._safe_call(
+            owner._init(
+                owner.booster._handle,
+                owner._PREDICT_CONTRIB,
+                0,  # start iteration
+                owner.booster.best_iteration,  # -1 (all trees) unless trained with early stopping, as predict()
+                owner._DTYPE_FLOAT64,
+                owner.num_features,
+                b"num_threads=1",
+                ctypes.byref(self.ptr),
+            )
+        )
+        self.out_len = ctypes.c_int64(0)
+        self.out_len_ref = ctypes.byref(self.out_len)
+        # this thread's input and output buffers, allocated once (their addresses are all a call passes)
+        self.row = np.empty(owner.num_features)
+        self.row_address = self.row.ctypes.data
+        self.out = np.empty(owner.num_features + 1)
+        self.out_address = self.out.ctypes.data
+
+    def __del__(self) -> None:
+        if self.ptr:
+            ptr, self.ptr = self.ptr, ctypes.c_void_p()
+            with contextlib.suppress(Exception):  # interpreter shutdown: the library may already be gone
+                self._free(ptr)
+
+
 class LightGBMMember:
     """A LightGBM booster loaded from its text model; ``features`` are the columns it was trained on."""
 
@@ -85,12 +184,22 @@ class LightGBMMember:
             raise ValueError(
                 f"LightGBM model {name!r} expects {self.booster.num_feature()} features, not {len(features)}"
             )
+        self._single: _SingleRowContrib | None
+        try:
+            self._single = _SingleRowContrib(self.booster, len(features))
+        except Exception as exc:  # an odd LightGBM build: Booster.predict gives the same values, only slower
+            logger.warning("LightGBM fast single-row predictor unavailable for %r (%s); using predict()", name, exc)
+            self._single = None
 
     def logit(self, x: FloatArray, num_threads: int = 1) -> FloatArray:
         return self.booster.predict(x, raw_score=True, num_threads=num_threads)
 
     def contributions(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
-        out = self.booster.predict(x, pred_contrib=True, num_threads=1)
+        """(n x k exact SHAP contributions to the raw log-odds, n expected values); ``pred_contrib``."""
+        if len(x) == 1 and self._single is not None:
+            out = self._single(x[0])[np.newaxis, :]
+        else:
+            out = self.booster.predict(x, pred_contrib=True, num_threads=1)
         return out[:, :-1], out[:, -1]
 
 
@@ -108,10 +217,16 @@ class Ensemble:
     slope: float
     intercept: float
     _columns: list[npt.NDArray[np.intp]] | None = None
+    _views: list[npt.NDArray[np.intp] | slice] | None = None
 
     def __post_init__(self) -> None:
         index = {name: i for i, name in enumerate(FEATURE_NAMES)}
         self._columns = [np.array([index[f] for f in m.features], dtype=np.intp) for m in self.members]
+        # decompose(): a member on every feature in model order takes x itself (a view, no copy)
+        self._views = [
+            slice(None) if tuple(m.features) == FEATURE_NAMES else c
+            for m, c in zip(self.members, self._columns, strict=True)
+        ]
         if abs(float(np.sum(self.weights)) - 1.0) > 1e-9:
             raise ValueError("ensemble weights must sum to 1")
 
@@ -148,13 +263,30 @@ class Ensemble:
         total = np.zeros((len(x), len(FEATURE_NAMES)))
         base = np.full(len(x), self.intercept)
         raw = np.empty((len(x), len(self.members)))
-        for j, (member, columns, weight) in enumerate(
-            zip(self.members, self._columns or [], self.weights, strict=True)
-        ):
+        for j, (member, columns, weight) in enumerate(zip(self.members, self._views or [], self.weights, strict=True)):
             contrib, member_base = member.contributions(x[:, columns])
             raw[:, j] = contrib.sum(axis=1) + member_base
             total[:, columns] += self.slope * weight * contrib
             base += self.slope * weight * member_base
+        return total, base, raw
+
+    def decompose_one(self, x: FloatArray) -> tuple[FloatArray, float, list[float]]:
+        """:meth:`decompose` of one row ``x`` (1-D, all features): (contributions, base, raw member log-odds).
+
+        The same arithmetic in the same order with fewer, 1-D numpy calls (a single company is dominated by
+        per-call overhead); the values are bitwise those of ``decompose(x[np.newaxis])`` (``tests/test_scoring.py``).
+        """
+        total = np.zeros(len(FEATURE_NAMES))
+        base = float(self.intercept)
+        raw = []
+        row = x[np.newaxis, :]
+        for member, columns, weight in zip(self.members, self._views or [], self.weights, strict=True):
+            contrib, member_base = member.contributions(row[:, columns])
+            member_base_value = float(member_base[0])
+            raw.append(float(contrib.sum(axis=1)[0]) + member_base_value)
+            factor = float(self.slope * weight)  # decompose() also multiplies slope * weight first
+            total[columns] += factor * contrib[0]
+            base += factor * member_base_value
         return total, base, raw
 
     def contributions(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:

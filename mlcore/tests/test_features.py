@@ -8,8 +8,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlcore.features import FEATURE_NAMES, FEATURES, derive_ratios, ratios_for
+from mlcore.features import (
+    FEATURE_NAMES,
+    FEATURES,
+    _ArrayOps,
+    _FloatOps,
+    derive_features,
+    derive_ratios,
+    feature_row,
+    feature_values,
+    ratios_for,
+)
 from mlcore.fields import FINANCIAL_FIELDS, OPTIONAL_FIELDS
+
+from .conftest import _data
 
 
 def test_altman_ratios_of_the_api_example(typical):
@@ -96,3 +108,74 @@ def test_vectorised_equals_single(rows):
     for i, row in enumerate(rows):
         single = ratios_for(row)
         np.testing.assert_allclose(batch.iloc[i].to_numpy(), [single[n] for n in FEATURE_NAMES], rtol=1e-12)
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Bitwise equal (so 0.0 differs from -0.0), NaN counting as equal to NaN."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    nan = np.isnan(a)
+    return bool((nan == np.isnan(b)).all() and (a[~nan].view(np.int64) == b[~nan].view(np.int64)).all())
+
+
+def test_single_row_equals_vectorised_bitwise_on_real_and_edge_rows():
+    """``feature_values`` (floats, one company) gives bitwise the rows of ``derive_features`` (numpy, batch)."""
+
+    rng = np.random.default_rng(0)
+    real = _data().sample(3000, random_state=0)[list(FINANCIAL_FIELDS)].reset_index(drop=True)
+    variants = [real]
+    for _ in range(3):  # optional items missing at random, as private firms and sparse statements send them
+        v = real.copy()
+        for f in OPTIONAL_FIELDS:
+            v.loc[rng.random(len(v)) < 0.4, f] = np.nan
+        variants.append(v)
+    zeros = real.copy()  # zero (and negative-zero) denominators and numerators
+    for f in ("current_liabilities", "revenue", "total_liabilities", "long_term_debt", "current_assets", "ebit"):
+        zeros.loc[rng.random(len(zeros)) < 0.3, f] = 0.0
+        zeros.loc[rng.random(len(zeros)) < 0.05, f] = -0.0
+    zeros.loc[rng.random(len(zeros)) < 0.1, "total_assets"] = 0.001
+    zeros.loc[rng.random(len(zeros)) < 0.05, "market_value"] = 0.0
+    variants.append(zeros)
+    extreme = real.copy()  # saturating and negative amounts (validation would reject some; features must agree)
+    extreme.loc[rng.random(len(extreme)) < 0.2, "net_income"] = -9e8
+    extreme.loc[rng.random(len(extreme)) < 0.2, "operating_expenses"] = -5.0
+    extreme.loc[rng.random(len(extreme)) < 0.1, "total_assets"] = np.nan  # a required item missing: NaN rows
+    variants.append(extreme)
+    frame = pd.concat(variants, ignore_index=True)
+    batch = derive_features({f: frame[f].to_numpy() for f in FINANCIAL_FIELDS})
+    records = frame.to_dict("records")
+    single = np.array(
+        [feature_values({k: (None if v != v else v) for k, v in r.items()}) for r in records], dtype=float
+    )
+    assert batch.shape == single.shape == (len(frame), len(FEATURE_NAMES))
+    assert np.isnan(batch).any()  # the NaN rows are exercised
+    assert _same_bits(batch, single)
+    # absent keys and None are the same; ratios_for and feature_row are views of the same floats
+    assert feature_values({k: v for k, v in records[0].items() if k not in OPTIONAL_FIELDS}) == feature_values(
+        {**records[0], **dict.fromkeys(OPTIONAL_FIELDS)}
+    )
+    assert _same_bits(feature_row(records[1])[0], single[1])
+
+
+@pytest.mark.parametrize("op", ["maximum", "clip", "fill", "indicator_missing", "log1p"])
+def test_float_ops_reproduce_numpy_semantics(op):
+    """NaN propagation, signed zeros and bounds of the scalar operations are numpy's, on every special value."""
+    special = [np.nan, -0.0, 0.0, 1e-3, -1e-3, 0.5, 1.0, -1.0, -10.0, 20.0, 1e300, -np.inf, np.inf]
+    for a in special:
+        for b in special:
+            if op == "maximum":
+                expected, got = np.maximum(np.array([a, a, a]), b)[0], _FloatOps.maximum(a, b)
+            elif op == "fill":
+                expected, got = _ArrayOps.fill(np.array([a]), np.array([b]))[0], _FloatOps.fill(a, b)
+            elif op == "clip":
+                lower, upper = sorted((b, 1.0)) if b == b else (0.0, 1.0)
+                expected = np.clip(np.array([[a, a]]), np.array([lower, lower]), np.array([upper, upper]))[0, 0]
+                got = _FloatOps.clip(a, lower, upper)
+            elif op == "indicator_missing":
+                expected, got = _ArrayOps.indicator_missing(np.array([a]))[0], _FloatOps.indicator_missing(a)
+            else:
+                if a < -1:
+                    continue
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    expected, got = np.log1p(np.array([a]))[0], _FloatOps.log1p(a)
+            assert type(got) is float
+            assert _same_bits([expected], [got]), (op, a, b, expected, got)

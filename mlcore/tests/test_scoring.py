@@ -128,3 +128,49 @@ def test_quality_floor_in_model_card(kind):
     else:
         assert "No public quarterly default data exists" in card["notes"]
         assert v["roc_auc"] >= 0.90
+
+
+@pytest.mark.parametrize("kind", ["annual", "quarterly"])
+def test_single_row_fast_path_is_bitwise_the_batch(real_rows, kind):
+    """One company takes LightGBM's fast single-row C API and float arithmetic; the values must not move."""
+    ensemble = get_ensemble(kind)
+    rows = real_rows.sample(300, random_state=2)[list(mlcore.FINANCIAL_FIELDS)]
+    x = mlcore.derive_ratios(rows).to_numpy().copy()
+    x[::7, 24] = np.nan  # missing values reach LightGBM in some rows
+    for member, columns in zip(ensemble.members, ensemble._columns or [], strict=True):
+        if not hasattr(member, "booster"):
+            continue
+        assert member._single is not None, "the fast single-row predictor must load with the pinned LightGBM"
+        xm = np.ascontiguousarray(x[:, columns])
+        batch = member.booster.predict(xm, pred_contrib=True, num_threads=1)
+        for i in range(len(xm)):
+            contrib, base = member.contributions(xm[i : i + 1])
+            assert np.array_equal(np.append(contrib[0], base[0]), batch[i]), (member.name, i)
+            assert np.array_equal(member.booster.predict(xm[i : i + 1], pred_contrib=True)[0], batch[i])
+    for i in range(len(x)):
+        total, base, raw = ensemble.decompose(x[i : i + 1])
+        total_one, base_one, raw_one = ensemble.decompose_one(x[i])
+        assert total_one.tolist() == total[0].tolist() and base_one == base[0] and raw_one == raw[0].tolist(), i
+
+
+def test_concurrent_single_scoring_gives_identical_results(real_rows):
+    """Each thread has its own LightGBM fast-predict handle: concurrent calls give the sequential results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    statements = [
+        {k: (None if v != v else float(v)) for k, v in r.items()}
+        for r in real_rows.sample(120, random_state=3)[list(mlcore.FINANCIAL_FIELDS)].to_dict("records")
+    ]
+    expected = [mlcore.score_annual(s).to_dict() for s in statements] + [
+        mlcore.score_quarterly(s, "x4").to_dict() for s in statements
+    ]
+
+    def score(i: int) -> dict:
+        n = len(statements)
+        return (
+            mlcore.score_annual(statements[i]) if i < n else mlcore.score_quarterly(statements[i - n], "x4")
+        ).to_dict()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        for _ in range(3):
+            assert list(pool.map(score, range(2 * len(statements)))) == expected
