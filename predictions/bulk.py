@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import contextvars
 import csv
 import datetime as dt
 import io
@@ -33,6 +34,7 @@ import threading
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -415,6 +417,10 @@ class ParsedChunk:
     numeric: pd.DataFrame
     valid: np.ndarray
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # (position, field, message), row order
+    # Filled by ``prepare_chunk`` (work that depends on nothing stored): the financials JSON per position (None for
+    # invalid rows) and, for annual files, the scores of the valid rows (indexed by position).
+    financial_json: np.ndarray | None = None
+    scores: pd.DataFrame | None = None
 
 
 def parse_chunk(frame: pd.DataFrame, kind: str) -> ParsedChunk:
@@ -510,6 +516,43 @@ def parse_chunk(frame: pd.DataFrame, kind: str) -> ParsedChunk:
         valid=valid,
         errors=errors,
     )
+
+
+def prepare_chunk(frame: pd.DataFrame, kind: str) -> ParsedChunk:
+    """``parse_chunk`` plus the work that depends on nothing stored: the financials JSON of the valid rows and, for
+    annual files, their scores (a quarterly score depends on the quarters on file, so it waits for the chunk's
+    transaction). Pure computation on the file, no database: it can run ahead in a helper thread."""
+    parsed = parse_chunk(frame, kind)
+    valid = np.flatnonzero(parsed.valid)
+    parsed.financial_json = np.full(len(frame), None, dtype=object)
+    if len(valid):
+        statements = parsed.numeric.iloc[valid]
+        parsed.financial_json[valid] = _json_lines(statements, drop_nulls=True)
+        if kind == PredictionKind.ANNUAL:
+            scores = mlcore.score_frame(statements.reset_index(drop=True), kind)
+            scores.index = valid
+            parsed.scores = scores
+    return parsed
+
+
+def _prepared_chunks(frames: Iterator[pd.DataFrame], kind: str) -> Iterator[ParsedChunk]:
+    """The chunks of ``frames`` prepared one ahead in a helper thread: chunk N+1 is read, validated and (annual)
+    scored while chunk N is written and committed (psycopg releases the GIL while PostgreSQL works). Only the pure
+    computation runs ahead; every chunk still commits in its own transaction, in order, in the caller's thread.
+    Errors (e.g. an unreadable row) surface when the caller reaches the chunk that has them."""
+
+    def produce() -> ParsedChunk | None:
+        frame = next(frames, None)
+        return None if frame is None else prepare_chunk(frame, kind)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-prepare") as pool:
+        pending = pool.submit(contextvars.copy_context().run, produce)
+        try:
+            while (prepared := pending.result()) is not None:
+                pending = pool.submit(contextvars.copy_context().run, produce)
+                yield prepared
+        finally:
+            pending.cancel()  # a chunk being prepared is finished (and dropped) before the pool closes
 
 
 # --- Writing ----------------------------------------------------------------------------------------------------------
@@ -661,7 +704,10 @@ def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, compa
         annualized, basis = mlcore.annualize_frame(base, key="key")
         features_input = annualized.iloc[: len(own)].reset_index(drop=True)
         annualization = basis[: len(own)]
-    scores = mlcore.score_frame(features_input, job.kind)
+    if parsed.scores is not None and job.kind == PredictionKind.ANNUAL:  # scored ahead by prepare_chunk
+        scores = parsed.scores.loc[positions[write]].reset_index(drop=True)
+    else:
+        scores = mlcore.score_frame(features_input, job.kind)
     scored = ~np.isnan(scores["probability"].to_numpy())
     write_positions = np.flatnonzero(write)
     for i in write_positions[~scored]:
@@ -681,7 +727,10 @@ def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, compa
     organization_id = _db_uuid(job.organization_id)
     created_by_id = _db_uuid(job.created_by_id)
     job_id = _db_uuid(job.pk)
-    financial_json = _json_lines(numeric[ok], drop_nulls=True)
+    if parsed.financial_json is not None:
+        financial_json = parsed.financial_json[positions[write][ok]].tolist()
+    else:
+        financial_json = _json_lines(numeric[ok], drop_nulls=True)
     component_json = _json_lines(components)
     probabilities = scores["probability"].to_numpy()[ok]
     risk_levels = scores["risk_level"].to_numpy()[ok]
@@ -930,10 +979,12 @@ def _error_entries(parsed: ParsedChunk, first_row: int) -> list[dict[str, Any]]:
     return [{"row": first_row + p + 1, "field": f, "message": m} for p, f, m in parsed.errors]
 
 
-def _process_chunk(job: BulkJob, frame: pd.DataFrame, attempt: int) -> bool:
-    """Validate, score and store one chunk, committed with the job's progress. False when the job was cancelled."""
+def _process_chunk(job: BulkJob, chunk: pd.DataFrame | ParsedChunk, attempt: int) -> bool:
+    """Validate, score and store one chunk (a frame of the file, or one ``prepare_chunk`` made of it), committed
+    with the job's progress. False when the job was cancelled."""
+    parsed = chunk if isinstance(chunk, ParsedChunk) else prepare_chunk(chunk, job.kind)
+    frame = parsed.frame
     first_row = int(frame.index[0])
-    parsed = parse_chunk(frame, job.kind)
     n = len(frame)
     status = np.full(n, "f", dtype=object)
     probability = np.full(n, np.nan)
@@ -1118,17 +1169,19 @@ def bulk_job_run(job_id, *, progress: Callable[[BulkJob], None] | None = None) -
     try:
         if progress:
             progress(job)
-        for frame in iter_chunks(job, start_row=job.processed_rows):
-            if not _process_chunk(job, frame, attempt):
-                break
-            if progress:
-                progress(job)
-        else:
-            with transaction.atomic():
-                locked = BulkJob.objects.select_for_update().get(pk=job.pk)
-                if locked.attempt != attempt or locked.is_finished:
-                    raise JobSuperseded
-                _finish(locked, BulkJobStatus.CANCELLED if locked.cancel_requested else BulkJobStatus.SUCCEEDED)
+        chunks = _prepared_chunks(iter_chunks(job, start_row=job.processed_rows), job.kind)
+        with contextlib.closing(chunks):  # on a break or an error, the helper thread ends here
+            for parsed in chunks:
+                if not _process_chunk(job, parsed, attempt):
+                    break
+                if progress:
+                    progress(job)
+            else:
+                with transaction.atomic():
+                    locked = BulkJob.objects.select_for_update().get(pk=job.pk)
+                    if locked.attempt != attempt or locked.is_finished:
+                        raise JobSuperseded
+                    _finish(locked, BulkJobStatus.CANCELLED if locked.cancel_requested else BulkJobStatus.SUCCEEDED)
     except JobSuperseded:
         logger.info("Bulk job %s attempt %s superseded by a newer execution", job_id, attempt)
     except DatabaseError:
