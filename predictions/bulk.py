@@ -28,6 +28,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import os
 import re
 import tempfile
 import threading
@@ -579,25 +580,89 @@ def _db_uuid(value) -> str | None:
     return str(value) if connection.vendor == "postgresql" else value.hex
 
 
+def _new_ids(count: int) -> list[str]:
+    """``count`` random (version 4) UUIDs as 32 hex digits, the form both PostgreSQL and SQLite columns accept;
+    made in one go (``uuid.uuid4()`` per row costs more than the rest of a row's Python work)."""
+    raw = np.frombuffer(os.urandom(16 * count), dtype=np.uint8).reshape(count, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    digits = raw.tobytes().hex()
+    return [digits[i : i + 32] for i in range(0, 32 * count, 32)]
+
+
 def _batched(items: list, size: int = LOOKUP_BATCH) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def _companies_for(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray) -> dict[str, Any]:
-    """Symbol → company id for the rows at ``positions``; missing companies created in bulk (first row's name)."""
-    symbols = pd.unique(parsed.symbol.iloc[positions].to_numpy(dtype=object))
-    found: dict[str, Any] = {}
-    for batch in _batched(list(symbols)):
-        found.update(
-            Company.objects.filter(organization_id=job.organization_id, symbol__in=batch).values_list("symbol", "id")
+def _company_ids(job: BulkJob, symbols: list[str]) -> dict[str, str]:
+    """Symbol → company id (as ``str``) of the organization's companies with these symbols."""
+    found: dict[str, str] = {}
+    for batch in _batched(symbols):
+        if connection.vendor == "postgresql":  # one array parameter instead of thousands of placeholders
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT symbol, id FROM {Company._meta.db_table} "  # noqa: S608
+                    "WHERE organization_id = %s AND symbol = ANY(%s::varchar[])",
+                    [job.organization_id, batch],
+                )
+                rows = cursor.fetchall()
+        else:
+            rows = Company.objects.filter(organization_id=job.organization_id, symbol__in=batch).values_list(
+                "symbol", "id"
+            )
+        found.update((symbol, str(company_id)) for symbol, company_id in rows)
+    return found
+
+
+# Company columns that differ per new company; every other column takes its model default (computed once).
+_COMPANY_VARYING = ("id", "symbol", "name", "sector")
+
+
+def _insert_companies_postgresql(job: BulkJob, symbols: list[str], names: list[str], sectors: list[str]) -> None:
+    """``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING``: one array per varying column, the other columns'
+    values (defaults, organization, creator, timestamps) prepared once from a template company — what
+    ``bulk_create(ignore_conflicts=True)`` stores, without preparing every field of every object."""
+    template = Company(organization_id=job.organization_id, created_by_id=job.created_by_id, symbol="", name="")
+    columns, selects, params = [], [], []
+    for model_field in Company._meta.concrete_fields:
+        columns.append(connection.ops.quote_name(model_field.column))
+        if model_field.attname in _COMPANY_VARYING:
+            selects.append(f"v.{model_field.attname}")
+            continue
+        value = model_field.get_db_prep_save(model_field.pre_save(template, add=True), connection)
+        selects.append(f"%s::{model_field.db_type(connection)}")
+        params.append(value)
+    arrays = [[uuid.UUID(i) for i in _new_ids(len(symbols))], symbols, names, sectors]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Company._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(selects)} "  # noqa: S608
+            "FROM unnest(%s::uuid[], %s::varchar[], %s::varchar[], %s::varchar[]) AS v(id, symbol, name, sector) "
+            "ON CONFLICT DO NOTHING",
+            [*params, *arrays],
         )
+
+
+def _companies_for(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray) -> dict[str, str]:
+    """Symbol → company id (``str``) for the rows at ``positions``; missing companies created in bulk (first row's
+    name and sector)."""
+    symbols = list(pd.unique(parsed.symbol.iloc[positions].to_numpy(dtype=object)))
+    found = _company_ids(job, symbols)
     missing = [s for s in symbols if s not in found]
     if missing:
         first = pd.DataFrame({"symbol": parsed.symbol.iloc[positions].to_numpy(), "pos": positions}).drop_duplicates(
             "symbol"
         )
         first = first[first["symbol"].isin(missing)]
+        if connection.vendor == "postgresql":
+            names = parsed.name.iloc[first["pos"].to_numpy()].to_numpy(dtype=object)
+            sectors = parsed.sector.iloc[first["pos"].to_numpy()].to_numpy(dtype=object)
+            chosen = first["symbol"].tolist()
+            _insert_companies_postgresql(
+                job, chosen, [n or s for n, s in zip(names, chosen, strict=True)], sectors.tolist()
+            )
+            found.update(_company_ids(job, missing))
+            return found
         Company.objects.bulk_create(
             [
                 Company(
@@ -612,12 +677,7 @@ def _companies_for(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray) -> 
             batch_size=2_000,
             ignore_conflicts=True,
         )
-        for batch in _batched(missing):
-            found.update(
-                Company.objects.filter(organization_id=job.organization_id, symbol__in=batch).values_list(
-                    "symbol", "id"
-                )
-            )
+        found.update(_company_ids(job, missing))
     return found
 
 
@@ -630,7 +690,7 @@ def _existing_predictions(job: BulkJob, company_ids: list, years: np.ndarray) ->
             organization_id=job.organization_id, kind=job.kind, company_id__in=batch, reporting_year__in=year_set
         ).values_list("company_id", "reporting_year", "reporting_quarter", "id", "bulk_job_id")
         for company_id, year, quarter, prediction_id, bulk_job_id in rows:
-            existing[(company_id, year, quarter or 0)] = (prediction_id, bulk_job_id)
+            existing[(str(company_id), year, quarter or 0)] = (prediction_id, bulk_job_id)
     return existing
 
 
@@ -646,7 +706,7 @@ def _stored_quarters(job: BulkJob, company_ids: list, years: np.ndarray, exclude
             reporting_year__in=year_set,
         ).values_list("company_id", "reporting_year", "reporting_quarter", "financials")
         for company_id, year, quarter, financials in rows:
-            if (company_id, year, quarter) not in exclude:
+            if (str(company_id), year, quarter) not in exclude:
                 records.append(
                     {"key": str(company_id), "reporting_year": year, "reporting_quarter": quarter, **financials}
                 )
@@ -722,7 +782,6 @@ def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, compa
     components = scores.loc[ok, member_columns].rename(columns=lambda c: c.removeprefix("component_"))
     now = timezone.now()
     version = mlcore.model_version(job.kind)
-    sqlite = connection.vendor != "postgresql"
     company_keys = {company_id: _db_uuid(company_id) for company_id in set(company_ids)}
     organization_id = _db_uuid(job.organization_id)
     created_by_id = _db_uuid(job.created_by_id)
@@ -738,6 +797,7 @@ def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, compa
     bases = annualization[ok] if annualization is not None else [None] * len(rows)
 
     new_rows, changed_rows = [], []
+    fresh_ids = iter(_new_ids(int(create[rows].sum())))
     new_ids = []
     for j, i in enumerate(rows.tolist()):
         values = (
@@ -752,11 +812,11 @@ def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, compa
             now,
         )
         if create[i]:
-            prediction_id = uuid.uuid4()
+            prediction_id = next(fresh_ids)
             new_ids.append(prediction_id)
             new_rows.append(
                 (
-                    prediction_id.hex if sqlite else str(prediction_id),
+                    prediction_id,
                     organization_id,
                     company_keys[company_ids[i]],
                     job.kind,
@@ -859,8 +919,9 @@ def _copy_text(rows: list[tuple]) -> str:
     return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
 
 
-def _insert_predictions(rows: list[tuple], ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Insert new predictions, ignoring rows that conflict with one stored meanwhile; returns the ids that landed."""
+def _insert_predictions(rows: list[tuple], ids: list[str]) -> set[str]:
+    """Insert new predictions, ignoring rows that conflict with one stored meanwhile; returns the ids (32 hex digits,
+    as in ``rows``) that landed."""
     if not rows:
         return set()
     table = Prediction._meta.db_table
@@ -887,7 +948,7 @@ def _insert_predictions(rows: list[tuple], ids: list[uuid.UUID]) -> set[uuid.UUI
                 f"INSERT INTO {table} ({columns}) SELECT {columns} FROM bulk_prediction_stage "  # noqa: S608
                 "ON CONFLICT DO NOTHING RETURNING id"
             )
-            return {row[0] for row in cursor.fetchall()}
+            return {row[0].hex for row in cursor.fetchall()}
         placeholders = ", ".join(["%s"] * len(PREDICTION_INSERT_COLUMNS))
         timestamp = connection.ops.adapt_datetimefield_value(rows[0][-1])  # one "now" for the whole batch
         updated_at = PREDICTION_INSERT_COLUMNS.index("updated_at")
@@ -896,9 +957,9 @@ def _insert_predictions(rows: list[tuple], ids: list[uuid.UUID]) -> set[uuid.UUI
             f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
             adapted,
         )
-    landed: set[uuid.UUID] = set()
+    landed: set[str] = set()
     for batch in _batched(ids):
-        landed.update(Prediction.objects.filter(id__in=batch).values_list("id", flat=True))
+        landed.update(p.hex for p in Prediction.objects.filter(id__in=batch).values_list("id", flat=True))
     return landed
 
 
