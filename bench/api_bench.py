@@ -56,6 +56,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
 PYTHON = sys.executable
+sys.path.insert(0, str(ROOT))
+
+from mlcore.fields import EXAMPLE_FINANCIALS  # noqa: E402 - the project root is on the path only now
 
 GOALS = {
     "post_rps_16": 300.0,  # POST annual at 16 clients: at least this many requests a second
@@ -67,25 +70,7 @@ LIST_PATH = "/api/v1/predictions/annual/?page_size=50&min_probability=0.001&orde
 POST_PATH = "/api/v1/predictions/annual/"
 
 # The example statement of API.md (USD millions); each request perturbs it a little.
-SAMPLE_FINANCIALS = {
-    "revenue": 1024.3,
-    "cost_of_goods_sold": 833.1,
-    "gross_profit": 191.2,
-    "operating_expenses": 935.3,
-    "ebitda": 89.0,
-    "depreciation_amortization": 18.4,
-    "ebit": 70.7,
-    "net_income": 35.2,
-    "current_assets": 511.3,
-    "inventory": 336.0,
-    "receivables": 128.3,
-    "total_assets": 741.0,
-    "current_liabilities": 163.8,
-    "long_term_debt": 180.4,
-    "total_liabilities": 401.5,
-    "retained_earnings": 201.0,
-    "market_value": 372.8,
-}
+SAMPLE_FINANCIALS = EXAMPLE_FINANCIALS
 INCOME_ITEMS = ("ebitda", "ebit", "net_income", "retained_earnings")
 YEARS_PER_COMPANY = 120  # reporting years 1901..2020 of one company before the client moves to a new symbol
 

@@ -8,27 +8,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from mlcore.fields import EXAMPLE_FINANCIALS
 from mlcore.training import DEFAULT_DATA_PATH
 
-TYPICAL: dict[str, Any] = {
-    "revenue": 1024.3,
-    "cost_of_goods_sold": 833.1,
-    "gross_profit": 191.2,
-    "operating_expenses": 935.3,
-    "ebitda": 89.0,
-    "depreciation_amortization": 18.4,
-    "ebit": 70.6,
-    "net_income": 35.2,
-    "current_assets": 511.3,
-    "inventory": 336.0,
-    "receivables": 128.3,
-    "total_assets": 741.0,
-    "current_liabilities": 163.8,
-    "long_term_debt": 180.4,
-    "total_liabilities": 401.5,
-    "retained_earnings": 201.0,
-    "market_value": 372.8,
-}  # the example of API.md
+TYPICAL: dict[str, Any] = EXAMPLE_FINANCIALS  # the example of API.md
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ def test_altman_ratios_of_the_api_example(typical):
     r = ratios_for(typical)
     assert r["working_capital_to_total_assets"] == pytest.approx((511.3 - 163.8) / 741.0)
     assert r["retained_earnings_to_total_assets"] == pytest.approx(201.0 / 741.0)
-    assert r["ebit_to_total_assets"] == pytest.approx(70.6 / 741.0)
+    assert r["ebit_to_total_assets"] == pytest.approx(70.7 / 741.0)
     assert r["market_value_equity_to_total_liabilities"] == pytest.approx(372.8 / 401.5)
     assert r["revenue_to_total_assets"] == pytest.approx(1024.3 / 741.0)
     assert r["quick_ratio"] == pytest.approx((511.3 - 336.0) / 163.8)

@@ -5,28 +5,11 @@ import copy
 import factory
 
 from companies.models import Company
+from mlcore.fields import EXAMPLE_FINANCIALS
 from organizations.tests.factories import OrganizationFactory
 
 # The example statement of API.md (USD millions).
-SAMPLE_FINANCIALS = {
-    "revenue": 1024.3,
-    "cost_of_goods_sold": 833.1,
-    "gross_profit": 191.2,
-    "operating_expenses": 935.3,
-    "ebitda": 89.0,
-    "depreciation_amortization": 18.4,
-    "ebit": 70.7,
-    "net_income": 35.2,
-    "current_assets": 511.3,
-    "inventory": 336.0,
-    "receivables": 128.3,
-    "total_assets": 741.0,
-    "current_liabilities": 163.8,
-    "long_term_debt": 180.4,
-    "total_liabilities": 401.5,
-    "retained_earnings": 201.0,
-    "market_value": 372.8,
-}
+SAMPLE_FINANCIALS = EXAMPLE_FINANCIALS
 
 
 def sample_financials(**overrides) -> dict:
