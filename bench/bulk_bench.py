@@ -93,7 +93,14 @@ def child_env(database_url: str, media: Path) -> dict[str, str]:
     }
 
 
+def load_average() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
 def run_child(scenario: str, file: Path, env: dict[str, str], extra: list[str] | None = None) -> dict:
+    """Run one scenario in a fresh process; records the 1-minute load average before and after (it includes this
+    benchmark's own child and PostgreSQL backend, about 2 on 2 cores when nothing else runs)."""
+    load_before = load_average()
     output = subprocess.run(
         [sys.executable, __file__, "--child", scenario, "--file", str(file), *(extra or [])],
         env=env,
@@ -104,7 +111,7 @@ def run_child(scenario: str, file: Path, env: dict[str, str], extra: list[str] |
     )
     if output.returncode != 0:
         raise SystemExit(f"{scenario} failed:\n{output.stdout[-2000:]}\n{output.stderr[-4000:]}")
-    return json.loads(output.stdout.strip().splitlines()[-1])
+    return {**json.loads(output.stdout.strip().splitlines()[-1]), "load": f"{load_before:.1f} → {load_average():.1f}"}
 
 
 def _setup_child():
@@ -306,13 +313,13 @@ def write_results(results: list[dict], args, info: dict[str, str], notes: list[s
         "`bench/bulk_bench.py` — upload → job succeeded → predictions in PostgreSQL, through the real pipeline.",
         "Every row is a new prediction of a new company-year (rows resampled from the shipped 1999–2014 data).",
         "",
-        "| scenario | rows | file MB | seconds | rows/s | peak memory MB | goal |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| scenario | rows | file MB | seconds | rows/s | peak memory MB | load 1-min before → after | goal |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r['label']} | {r['rows']:,} | {r['file_mb']:.1f} | {r['seconds']:.2f} "
-            f"| {r['rows'] / r['seconds']:,.0f} | {r['peak_mb']:.0f} | {r.get('goal', '')} |"
+            f"| {r['rows'] / r['seconds']:,.0f} | {r['peak_mb']:.0f} | {r.get('load', '')} | {r.get('goal', '')} |"
         )
     lines += ["", "Notes:", *[f"- {note}" for note in notes], "", "Machine:", ""]
     lines += [f"- {key}: {value}" for key, value in info.items()]
