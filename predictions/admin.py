@@ -6,6 +6,7 @@ from django.contrib import admin
 from organizations.scoping import ReadOnlyOrgScopedAdmin
 
 from . import services
+from .choices import BulkJobStatus
 from .models import BulkJob, Prediction
 
 
@@ -35,3 +36,9 @@ class BulkJobAdmin(ReadOnlyOrgScopedAdmin):
     search_fields = ["file_name"]
     list_select_related = ["organization", "created_by"]
     date_hierarchy = "created_at"
+
+    def has_delete_permission(self, request, obj=None):
+        # A queued or running job is still being worked on: cancel it (API) before deleting its record.
+        if obj is not None and obj.status in (BulkJobStatus.QUEUED, BulkJobStatus.RUNNING):
+            return False
+        return super().has_delete_permission(request, obj)

@@ -75,3 +75,35 @@ class PredictionAdminDeleteTests(AdminScopingTestMixin, OrgScopedAPITestCase):
         self.assertEqual(prediction.company.prediction_count, 0)
         self.assertIsNone(prediction.company.latest_annual_prediction_id)
         self.assertTrue(AuditEvent.objects.filter(object_id=str(prediction.pk), action="delete").exists())
+
+
+class BulkJobAdminScopingTests(AdminScopingTestMixin, OrgScopedAPITestCase):
+    def test_bulk_jobs_are_scoped_and_read_only(self):
+        from predictions.models import BulkJob
+
+        mine = BulkJob.objects.create(organization=self.org, kind="annual", file="a.csv", file_name="mine.csv")
+        theirs = BulkJob.objects.create(
+            organization=self.other_org, kind="annual", file="b.csv", file_name="theirs.csv"
+        )
+        client = self.admin_client_for(self.admin)
+        self.assert_admin_changelist_scoped(client, BulkJob, visible=[mine], hidden=[theirs], search="theirs")
+        self.assert_admin_object_unreachable(client, theirs, change_data={"status": "succeeded"})
+        client.post(self.admin_url(mine, "change", mine.pk), {"status": "succeeded"})
+        mine.refresh_from_db()
+        self.assertEqual(mine.status, "queued")
+        self.assert_admin_model_denied(self.admin_client_for(self.analyst), BulkJob)
+
+    def test_a_running_job_cannot_be_deleted_a_finished_one_can(self):
+        from predictions.models import BulkJob
+
+        running = BulkJob.objects.create(
+            organization=self.org, kind="annual", file="r.csv", file_name="r.csv", status="running"
+        )
+        done = BulkJob.objects.create(
+            organization=self.org, kind="annual", file="d.csv", file_name="d.csv", status="succeeded"
+        )
+        client = self.admin_client_for(self.admin)
+        client.post(self.admin_url(running, "delete", running.pk), {"post": "yes"})
+        self.assertTrue(BulkJob.objects.filter(pk=running.pk).exists())
+        client.post(self.admin_url(done, "delete", done.pk), {"post": "yes"})
+        self.assertFalse(BulkJob.objects.filter(pk=done.pk).exists())
