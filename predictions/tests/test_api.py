@@ -190,6 +190,25 @@ class AnnualPredictionApiTests(OrgScopedAPITestCase):
         self.assertEqual(again.status_code, 200)
         self.assertEqual(again.json()["financials"]["revenue"], 2000.0)
 
+    def test_list_has_etag_and_304_until_a_write(self):
+        self.create()
+        client = self.client_for(self.viewer)
+        first = client.get(ANNUAL)
+        self.assertEqual(client.get(ANNUAL, HTTP_IF_NONE_MATCH=first["ETag"]).status_code, 304)
+        with self.captureOnCommitCallbacks(execute=True):
+            self.create(payload=prediction_payload(year=2019))
+        again = client.get(ANNUAL, HTTP_IF_NONE_MATCH=first["ETag"])
+        self.assertEqual(again.status_code, 200)
+        self.assertEqual(again.json()["count"], 2)
+
+    def test_audit_event_carries_actor_and_request_id(self):
+        body = self.create(HTTP_X_REQUEST_ID="audit-req-1").json()
+        event = AuditEvent.objects.get(object_id=body["id"], action="create")
+        self.assertEqual(event.actor, self.analyst)
+        self.assertEqual(event.organization, self.org)
+        self.assertEqual(event.request_id, "audit-req-1")
+        self.assertEqual(event.object_type, "predictions.prediction")
+
     def test_idempotency_key_replays_and_rejects_other_bodies(self):
         headers = {"HTTP_IDEMPOTENCY_KEY": "key-123"}
         first = self.create(**headers)
