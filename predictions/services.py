@@ -142,6 +142,26 @@ def _existing_prediction_id(*, organization, company, kind, reporting_year, repo
     return queryset.values_list("id", flat=True).first()
 
 
+def _save_or_conflict(prediction: Prediction, *, force_insert: bool = False) -> None:
+    """Save in a savepoint; when the unique constraint refuses it, a ``Conflict`` naming the prediction that holds
+    the company and period (the database decides, also between concurrent requests)."""
+    try:
+        with transaction.atomic():
+            prediction.save(force_insert=force_insert)
+    except IntegrityError:
+        existing_id = _existing_prediction_id(
+            organization=prediction.organization,
+            company=prediction.company,
+            kind=prediction.kind,
+            reporting_year=prediction.reporting_year,
+            reporting_quarter=prediction.reporting_quarter,
+            exclude_id=None if force_insert else prediction.pk,
+        )
+        if existing_id is None:
+            raise
+        raise _duplicate_conflict(existing_id) from None
+
+
 def prediction_create(
     *,
     organization,
@@ -181,20 +201,7 @@ def prediction_create(
             source=PredictionSource.SINGLE,
         )
         _apply_score(prediction, result, annualization)
-        try:
-            with transaction.atomic():
-                prediction.save(force_insert=True)
-        except IntegrityError:
-            existing_id = _existing_prediction_id(
-                organization=organization,
-                company=company,
-                kind=kind,
-                reporting_year=reporting_year,
-                reporting_quarter=reporting_quarter,
-            )
-            if existing_id is None:
-                raise
-            raise _duplicate_conflict(existing_id) from None
+        _save_or_conflict(prediction, force_insert=True)
         _company_summary_add(prediction)
         audit_event_record(organization=organization, actor=created_by, action="create", target=prediction)
     transaction.on_commit(lambda: organization_data_changed(organization.pk))
@@ -243,20 +250,7 @@ def prediction_update(
         prediction.reporting_quarter = reporting_quarter
         prediction.financials = _stored_financials(clean)
         _apply_score(prediction, result, annualization)
-        try:
-            with transaction.atomic():
-                prediction.save()
-        except IntegrityError:
-            raise _duplicate_conflict(
-                _existing_prediction_id(
-                    organization=organization,
-                    company=company,
-                    kind=prediction.kind,
-                    reporting_year=reporting_year,
-                    reporting_quarter=reporting_quarter,
-                    exclude_id=prediction.pk,
-                )
-            ) from None
+        _save_or_conflict(prediction)
         company_summaries_refresh(company_ids={previous_company_id, company.pk})
         audit_event_record(
             organization=organization,
