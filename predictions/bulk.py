@@ -1317,10 +1317,10 @@ def bulk_job_runner() -> str:
     """How jobs run: ``"celery"`` (a broker is configured), else in-process — ``"thread"`` (default: a background
     thread started when the job's transaction commits, so the upload answers at once and progress is live) or
     ``"inline"`` (synchronously in the caller, on commit; for tests and one-off scripts). The in-process mode is
-    chosen by ``settings.ACCUNODE_BULK_JOBS_IN_PROCESS_MODE`` (optional; default ``"thread"``)."""
+    chosen by ``settings.ACCUNODE_BULK_JOBS_IN_PROCESS_MODE`` (``"thread"`` by default)."""
     if not settings.ACCUNODE_JOBS_IN_PROCESS:
         return "celery"
-    mode = getattr(settings, "ACCUNODE_BULK_JOBS_IN_PROCESS_MODE", "thread")
+    mode = settings.ACCUNODE_BULK_JOBS_IN_PROCESS_MODE
     if mode not in ("thread", "inline"):
         raise ImproperlyConfigured(f"ACCUNODE_BULK_JOBS_IN_PROCESS_MODE must be 'thread' or 'inline', not {mode!r}.")
     return mode

@@ -224,6 +224,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # --- Celery: Redis broker when REDIS_URL is set; otherwise bulk jobs run in-process -----------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 ACCUNODE_JOBS_IN_PROCESS = not CELERY_BROKER_URL or env.bool("ACCUNODE_JOBS_IN_PROCESS", default=False)
+# Without a broker: "thread" runs a job in a background thread of the web process (progress visible while it runs),
+# "inline" runs it inside the upload request (scripts, tests).
+ACCUNODE_BULK_JOBS_IN_PROCESS_MODE = env("ACCUNODE_BULK_JOBS_IN_PROCESS_MODE", default="thread")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
