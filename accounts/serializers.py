@@ -18,6 +18,10 @@ class VerifyEmailInputSerializer(serializers.Serializer):
     token = serializers.CharField(max_length=1024)
 
 
+class AcceptInvitationInputSerializer(serializers.Serializer):
+    invitation_token = serializers.CharField(max_length=1024)
+
+
 class LoginInputSerializer(serializers.Serializer):
     email = serializers.CharField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})

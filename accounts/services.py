@@ -138,6 +138,17 @@ def email_verification_send(*, user: User) -> None:
     send_mail("Confirm your AccuNode e-mail address", body, None, [user.email])
 
 
+@transaction.atomic
+def user_accept_invitation(*, user: User, token: str):
+    """An existing user joins the organization of an invitation sent to their e-mail address; returns the
+    membership. Their default organization is set when they had none."""
+    membership = invitation_accept(token=token, user=user)
+    if user.default_organization_id is None:
+        user.default_organization = membership.organization
+        user.save(update_fields=["default_organization"])
+    return membership
+
+
 def user_verify_email(*, token: str) -> User:
     """Mark the user named by an e-mail verification token as verified (idempotent).
 

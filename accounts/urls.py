@@ -13,4 +13,5 @@ urlpatterns = [
     path("auth/change-password/", views.ChangePasswordView.as_view(), name="auth-change-password"),
     path("users/profile/", views.ProfileView.as_view(), name="users-profile"),
     path("users/organizations/", views.UserOrganizationsView.as_view(), name="users-organizations"),
+    path("users/invitations/accept/", views.AcceptInvitationView.as_view(), name="users-accept-invitation"),
 ]

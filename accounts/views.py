@@ -17,6 +17,7 @@ from . import serializers
 from .selectors import Profile, profile_get, user_memberships
 from .services import (
     profile_update,
+    user_accept_invitation,
     user_change_password,
     user_login,
     user_logout,
@@ -221,3 +222,29 @@ class UserOrganizationsView(generics.ListAPIView):
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+class AcceptInvitationView(APIView):
+    """An existing user joins the organization that invited their e-mail address (new users use ``register``)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["users"],
+        summary="Accept an invitation with the token of its e-mail",
+        description=(
+            "The invitation must be pending and sent to the caller's e-mail address. Someone who is already a member "
+            "keeps their role. Answers the organization with the caller's role in it."
+        ),
+        request=serializers.AcceptInvitationInputSerializer,
+        responses={
+            200: serializers.MembershipOrganizationOutputSerializer,
+            **error_responses(400),
+            **COMMON_ERROR_RESPONSES,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = serializers.AcceptInvitationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = user_accept_invitation(user=request.user, token=serializer.validated_data["invitation_token"])
+        return Response(serializers.MembershipOrganizationOutputSerializer(membership).data)

@@ -509,3 +509,48 @@ class UserOrganizationsTests(AccountsAPITestCase):
 
     def test_needs_authentication(self):
         self.assert_error(self.client.get(ORGANIZATIONS), 401, "not_authenticated")
+
+
+class AcceptInvitationApiTests(OrgScopedAPITestCase):
+    URL = "/api/v1/users/invitations/accept/"
+
+    def invite(self, email, role="analyst"):
+        from organizations.services import invitation_create
+
+        with self.captureOnCommitCallbacks(execute=True):
+            invitation_create(organization=self.other_org, email=email, role=role, invited_by=self.other_admin)
+        body = mail.outbox[-1].body
+        return body.split("invitation_token=")[1].split()[0]
+
+    def test_existing_user_joins_with_the_invited_role(self):
+        token = self.invite(self.viewer.email, role="analyst")
+        response = self.client_for(self.viewer).post(self.URL, {"invitation_token": token}, format="json")
+        self.assertEqual(response.status_code, 200, response.content)
+        self.assertEqual(
+            response.json(),
+            {"id": str(self.other_org.pk), "name": self.other_org.name, "slug": self.other_org.slug, "role": "analyst"},
+        )
+        self.assertTrue(
+            Membership.objects.filter(user=self.viewer, organization=self.other_org, role="analyst").exists()
+        )
+        self.viewer.refresh_from_db()
+        self.assertEqual(self.viewer.default_organization, self.org)  # unchanged: they had one
+        again = self.client_for(self.viewer).post(self.URL, {"invitation_token": token}, format="json")
+        self.assert_error(again, 400, "validation_error")
+
+    def test_an_invitation_for_another_address_is_refused(self):
+        token = self.invite("someone.else@example.com")
+        response = self.client_for(self.viewer).post(self.URL, {"invitation_token": token}, format="json")
+        error = self.assert_error(response, 400, "validation_error")
+        self.assertIn("email", error["details"])
+        self.assertFalse(Membership.objects.filter(user=self.viewer, organization=self.other_org).exists())
+
+    def test_bad_token_and_anonymous(self):
+        self.assert_error(
+            self.client_for(self.viewer).post(self.URL, {"invitation_token": "nope"}, format="json"),
+            400,
+            "validation_error",
+        )
+        self.assert_error(
+            self.client.post(self.URL, {"invitation_token": "nope"}, format="json"), 401, "not_authenticated"
+        )
