@@ -126,3 +126,39 @@ def test_home_page_links_the_entry_points(client):
     html = response.content.decode()
     for link in ("/api/v1/docs/", "/admin/", "/api/v1/health"):
         assert f'href="{link}"' in html
+
+
+def test_readiness_is_503_when_the_database_is_down():
+    """A real process whose DATABASE_URL points at a port where nothing listens: degraded, not a 500."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import django, json; django.setup()\n"
+        "from django.test import Client\n"
+        "response = Client().get('/api/v1/health')\n"
+        "print(json.dumps({'status': response.status_code, 'body': response.json()}))\n"
+    )
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "accunode.settings.test",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/unreachable",
+        "REDIS_URL": "",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["status"] == 503
+    assert result["body"]["checks"]["database"] == "error"
+    assert result["body"]["checks"]["cache"] == "ok"
