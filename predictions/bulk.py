@@ -1040,6 +1040,20 @@ def _error_entries(parsed: ParsedChunk, first_row: int) -> list[dict[str, Any]]:
     return [{"row": first_row + p + 1, "field": f, "message": m} for p, f, m in parsed.errors]
 
 
+PROGRESS_FIELDS = (
+    "total_rows",
+    "processed_rows",
+    "created_rows",
+    "updated_rows",
+    "succeeded_rows",
+    "skipped_rows",
+    "failed_rows",
+    "error_count",
+    "errors",
+)
+"""The job's counters that every committed chunk moves forward."""
+
+
 def _process_chunk(job: BulkJob, chunk: pd.DataFrame | ParsedChunk, attempt: int) -> bool:
     """Validate, score and store one chunk (a frame of the file, or one ``prepare_chunk`` made of it), committed
     with the job's progress. False when the job was cancelled."""
@@ -1114,20 +1128,7 @@ def _process_chunk(job: BulkJob, chunk: pd.DataFrame | ParsedChunk, attempt: int
         if locked.total_rows is not None and locked.processed_rows > locked.total_rows:
             locked.total_rows = locked.processed_rows
         locked.heartbeat_at = timezone.now()
-        locked.save(
-            update_fields=[
-                "processed_rows",
-                "created_rows",
-                "updated_rows",
-                "succeeded_rows",
-                "skipped_rows",
-                "failed_rows",
-                "error_count",
-                "errors",
-                "total_rows",
-                "heartbeat_at",
-            ]
-        )
+        locked.save(update_fields=[*PROGRESS_FIELDS, "heartbeat_at"])
         organization_id = job.organization_id
         transaction.on_commit(lambda: organization_data_changed(organization_id))
     _copy_progress(locked, job)
@@ -1135,20 +1136,7 @@ def _process_chunk(job: BulkJob, chunk: pd.DataFrame | ParsedChunk, attempt: int
 
 
 def _copy_progress(source: BulkJob, target: BulkJob) -> None:
-    for name in (
-        "status",
-        "total_rows",
-        "processed_rows",
-        "created_rows",
-        "updated_rows",
-        "succeeded_rows",
-        "skipped_rows",
-        "failed_rows",
-        "error_count",
-        "errors",
-        "finished_at",
-        "failure_message",
-    ):
+    for name in (*PROGRESS_FIELDS, "status", "finished_at", "failure_message"):
         setattr(target, name, getattr(source, name))
 
 

@@ -46,8 +46,8 @@ def mixed_rows(count: int) -> tuple[list[dict], dict[int, tuple[str, str]]]:
 
 
 class BulkPipelineTests(BulkTestMixin, OrgScopedAPITestCase):
-    def run_file(self, content: bytes, *, name="rows.csv", kind="annual", on_duplicate="skip", chunk_size=None):
-        job = bulk.bulk_job_create(
+    def create_job(self, content: bytes, *, name="rows.csv", kind="annual", on_duplicate="skip", chunk_size=None):
+        return bulk.bulk_job_create(
             organization=self.org,
             created_by=self.analyst,
             kind=kind,
@@ -56,7 +56,9 @@ class BulkPipelineTests(BulkTestMixin, OrgScopedAPITestCase):
             on_duplicate=on_duplicate,
             chunk_size=chunk_size,
         )
-        return bulk.bulk_job_run(job.pk)
+
+    def run_file(self, content: bytes, **options):
+        return bulk.bulk_job_run(self.create_job(content, **options).pk)
 
     def results(self, job: BulkJob) -> list[dict]:
         return read_results("".join(bulk.iter_results_csv(job)).encode())
@@ -215,14 +217,7 @@ class BulkPipelineTests(BulkTestMixin, OrgScopedAPITestCase):
 
     def test_cancel_between_chunks_keeps_committed_chunks(self):
         rows, _ = mixed_rows(300)
-        job = bulk.bulk_job_create(
-            organization=self.org,
-            created_by=self.analyst,
-            kind="annual",
-            upload=ContentFile(csv_bytes(rows), name="r.csv"),
-            file_name="r.csv",
-            chunk_size=100,
-        )
+        job = self.create_job(csv_bytes(rows), chunk_size=100)
         calls = []
 
         def cancel_after_first_chunk(current):
@@ -239,14 +234,7 @@ class BulkPipelineTests(BulkTestMixin, OrgScopedAPITestCase):
 
     def test_a_retried_job_resumes_from_the_committed_cursor(self):
         rows, expected = mixed_rows(400)
-        job = bulk.bulk_job_create(
-            organization=self.org,
-            created_by=self.analyst,
-            kind="annual",
-            upload=ContentFile(csv_bytes(rows), name="r.csv"),
-            file_name="r.csv",
-            chunk_size=100,
-        )
+        job = self.create_job(csv_bytes(rows), chunk_size=100)
         real = bulk._write_layer
         calls = {"n": 0}
 
@@ -268,14 +256,7 @@ class BulkPipelineTests(BulkTestMixin, OrgScopedAPITestCase):
 
     def test_an_older_execution_stops_when_a_newer_one_took_over(self):
         rows, _ = mixed_rows(200)
-        job = bulk.bulk_job_create(
-            organization=self.org,
-            created_by=self.analyst,
-            kind="annual",
-            upload=ContentFile(csv_bytes(rows), name="r.csv"),
-            file_name="r.csv",
-            chunk_size=100,
-        )
+        job = self.create_job(csv_bytes(rows), chunk_size=100)
         claimed_job, attempt = bulk._claim(job.pk)
         BulkJob.objects.filter(pk=job.pk).update(attempt=attempt + 1)  # a redelivered copy claimed it meanwhile
         frame = next(bulk.iter_chunks(claimed_job))
@@ -322,13 +303,7 @@ class BulkPipelineTests(BulkTestMixin, OrgScopedAPITestCase):
     def test_celery_path_enqueues_on_commit_and_the_task_runs_the_job(self):
         from predictions.tasks import process_bulk_job
 
-        job = bulk.bulk_job_create(
-            organization=self.org,
-            created_by=self.analyst,
-            kind="annual",
-            upload=ContentFile(csv_bytes([statement_row("CEL", 2020)]), name="r.csv"),
-            file_name="r.csv",
-        )
+        job = self.create_job(csv_bytes([statement_row("CEL", 2020)]))
         with (
             override_settings(ACCUNODE_JOBS_IN_PROCESS=False),
             mock.patch.object(process_bulk_job, "delay") as delay,
