@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from organizations.models import Membership
+from organizations.principals import user_memberships as cached_memberships
 from organizations.scoping import resolve_membership
 
 from .models import User
@@ -42,7 +43,10 @@ def profile_get(*, user: User, organization_id: str | None = None) -> Profile:
     A user who belongs to no organization has no active organization (``None``) unless they name one, which is
     403 like every ``X-Organization`` naming an organization the user is not a member of.
     """
-    memberships = list(user_memberships(user=user))
+    memberships = sorted(
+        cached_memberships(user),
+        key=lambda membership: (membership.organization.name.casefold(), membership.organization.name, membership.pk),
+    )
     if not memberships and not organization_id:
         return Profile(user=user, memberships=[], active_membership=None)
     active = resolve_membership(user, organization_id)  # raises PermissionDeniedError for a non-member id

@@ -26,31 +26,33 @@ from accunode.logging import organization_id_var, user_id_var
 
 from .choices import Role, role_at_least
 from .models import Membership, Organization, OrgScopedModel
+from .principals import user_memberships
 
 ORGANIZATION_HEADER = "X-Organization"
 DASHBOARD_SESSION_KEY = "active_organization_id"
 
 
 def resolve_membership(user, requested_organization_id: str | None = None) -> Membership:
-    """The membership that makes ``requested_organization_id`` (or the user's default) the active organization."""
-    memberships = Membership.objects.select_related("organization").filter(user=user)
+    """The membership that makes ``requested_organization_id`` (or the user's default) the active organization.
+
+    Memberships come from the principal cache (``principals``), which every membership change invalidates."""
+    memberships = user_memberships(user)
     if requested_organization_id:
         try:
             organization_id = uuid.UUID(str(requested_organization_id))
         except ValueError:
             raise PermissionDeniedError("X-Organization must be the id of an organization you belong to.") from None
-        membership = memberships.filter(organization_id=organization_id).first()
+        membership = next((m for m in memberships if m.organization_id == organization_id), None)
         if membership is None:
             raise PermissionDeniedError("You are not a member of the organization named by X-Organization.")
         return membership
     if user.default_organization_id:
-        membership = memberships.filter(organization_id=user.default_organization_id).first()
+        membership = next((m for m in memberships if m.organization_id == user.default_organization_id), None)
         if membership is not None:
             return membership
-    membership = memberships.order_by("joined_at").first()
-    if membership is None:
+    if not memberships:
         raise PermissionDeniedError("You are not a member of any organization.")
-    return membership
+    return memberships[0]  # the oldest
 
 
 def resolve_url_membership(user, organization_id) -> Membership:

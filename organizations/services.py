@@ -24,6 +24,7 @@ from accunode.api.exceptions import Conflict, NotFound, ValidationFailed
 from .audit import audit_event_record
 from .choices import Role
 from .models import Invitation, Membership, Organization
+from .principals import principal_forget
 
 SLUG_FALLBACK = "organization"
 # Room left in Organization.slug (max_length 80) for a "-<n>" suffix that makes a taken slug unique.
@@ -158,6 +159,7 @@ def membership_update_role(*, membership: Membership, role: str, actor) -> Membe
     membership.role = role
     if current_role != role:
         Membership.objects.filter(pk=membership.pk).update(role=role)
+        principal_forget([membership.user_id])
         audit_event_record(
             organization=membership.organization,
             actor=actor,
@@ -179,6 +181,7 @@ def membership_remove(*, membership: Membership, actor) -> None:
     get_user_model().objects.filter(pk=membership.user_id, default_organization_id=membership.organization_id).update(
         default_organization=None
     )
+    principal_forget([membership.user_id])
 
 
 def invitation_link(token: str) -> str:

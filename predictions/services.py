@@ -11,8 +11,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 import mlcore
@@ -111,9 +113,15 @@ def prediction_quota_check(*, user) -> None:
         )
 
 
-def _resolve_company(*, organization, company_ref: Mapping[str, Any] | None, company_id, created_by) -> Company:
+def _resolve_company(
+    *, organization, company_ref: Mapping[str, Any] | None, company_id, created_by, lock: bool = False
+) -> Company:
+    """The company a prediction names (by id, or by symbol: found or created); ``lock`` holds its row."""
     if company_id is not None:
-        company = Company.objects.filter(organization=organization, id=company_id).first()
+        companies = Company.objects.filter(organization=organization, id=company_id)
+        if lock:
+            companies = companies.select_for_update(no_key=True)
+        company = companies.first()
         if company is None:
             raise ValidationFailed(details={"company_id": ["No company with this id in your organization."]})
         return company
@@ -125,6 +133,7 @@ def _resolve_company(*, organization, company_ref: Mapping[str, Any] | None, com
         name=company_ref.get("name") or "",
         sector=company_ref.get("sector") or "",
         created_by=created_by,
+        lock=lock,
     )
     return company
 
@@ -142,12 +151,12 @@ def _existing_prediction_id(*, organization, company, kind, reporting_year, repo
     return queryset.values_list("id", flat=True).first()
 
 
-def _save_or_conflict(prediction: Prediction, *, force_insert: bool = False) -> None:
-    """Save in a savepoint; when the unique constraint refuses it, a ``Conflict`` naming the prediction that holds
-    the company and period (the database decides, also between concurrent requests)."""
+def _save_or_conflict(prediction: Prediction) -> None:
+    """Save an existing prediction in a savepoint; when the unique constraint refuses its new company or period, a
+    ``Conflict`` naming the prediction that holds it (the database decides, also between concurrent requests)."""
     try:
         with transaction.atomic():
-            prediction.save(force_insert=force_insert)
+            prediction.save()
     except IntegrityError:
         existing_id = _existing_prediction_id(
             organization=prediction.organization,
@@ -155,11 +164,39 @@ def _save_or_conflict(prediction: Prediction, *, force_insert: bool = False) -> 
             kind=prediction.kind,
             reporting_year=prediction.reporting_year,
             reporting_quarter=prediction.reporting_quarter,
-            exclude_id=None if force_insert else prediction.pk,
+            exclude_id=prediction.pk,
         )
         if existing_id is None:
             raise
         raise _duplicate_conflict(existing_id) from None
+
+
+def _insert_or_conflict(prediction: Prediction) -> None:
+    """Insert a new prediction with ``ON CONFLICT DO NOTHING`` (SQLite: ``OR IGNORE``): one statement and no
+    savepoint. When a unique constraint already holds its company and period — also a concurrent request's, once
+    that commits — nothing is written and the ``Conflict`` names the prediction that holds it."""
+    meta = Prediction._meta
+    using = router.db_for_write(Prediction)
+    query = InsertQuery(Prediction, on_conflict=OnConflict.IGNORE)
+    query.insert_values([field for field in meta.local_concrete_fields if not field.generated], [prediction])
+    with connections[using].cursor() as cursor:
+        for statement, params in query.get_compiler(using=using).as_sql():
+            cursor.execute(statement, params)
+        inserted = cursor.rowcount == 1
+    if inserted:
+        prediction._state.adding = False
+        prediction._state.db = using
+        return
+    existing_id = _existing_prediction_id(
+        organization=prediction.organization,
+        company=prediction.company,
+        kind=prediction.kind,
+        reporting_year=prediction.reporting_year,
+        reporting_quarter=prediction.reporting_quarter,
+    )
+    if existing_id is None:  # SQLite's OR IGNORE also skips a row that breaks a NOT NULL or CHECK constraint
+        raise IntegrityError("The prediction was refused by a database constraint.")
+    raise _duplicate_conflict(existing_id)
 
 
 def prediction_create(
@@ -178,8 +215,13 @@ def prediction_create(
     clean = _validated(financials)
     prediction_quota_check(user=created_by)
     with transaction.atomic():
+        # The company's row is held until commit: its summary is updated from what is read here (below).
         company = _resolve_company(
-            organization=organization, company_ref=company_ref, company_id=company_id, created_by=created_by
+            organization=organization,
+            company_ref=company_ref,
+            company_id=company_id,
+            created_by=created_by,
+            lock=True,
         )
         # No look-up first: the unique constraint decides (below), which also settles concurrent requests.
         result, annualization = prediction_score(
@@ -201,8 +243,8 @@ def prediction_create(
             source=PredictionSource.SINGLE,
         )
         _apply_score(prediction, result, annualization)
-        _save_or_conflict(prediction, force_insert=True)
-        _company_summary_add(prediction)
+        _insert_or_conflict(prediction)
+        _company_summary_add(prediction, company)
         audit_event_record(organization=organization, actor=created_by, action="create", target=prediction)
     transaction.on_commit(lambda: organization_data_changed(organization.pk))
     return prediction
@@ -319,27 +361,19 @@ def _period_key(kind: str, year, quarter) -> tuple[int, int]:
     return (year or 0, quarter or 0) if kind == PredictionKind.QUARTERLY else (year or 0, 0)
 
 
-def _company_summary_add(prediction: Prediction) -> None:
-    """Fold one new prediction into its company's summary: two statements instead of a full refresh.
+def _company_summary_add(prediction: Prediction, company: Company) -> None:
+    """Fold one new prediction into its company's summary with a single ``UPDATE``.
 
-    The company row is locked first, so concurrent writes to one company apply one after the other; the new
-    prediction becomes the latest of its kind when its period is later than the latest on file (periods are unique
-    per company and kind, so there are no ties).
+    ``company`` was read with its row locked in this transaction (``prediction_create``), so its summary fields are
+    current and concurrent writes to one company apply one after the other. The new prediction becomes the latest of
+    its kind when its period is later than the latest on file (periods are unique per company and kind: no ties).
     """
     prefix = f"latest_{prediction.kind}_"
-    current = (
-        Company.objects.filter(pk=prediction.company_id)
-        .select_for_update(no_key=True)
-        .values(f"{prefix}prediction_id", f"{prefix}reporting_year", "latest_quarterly_reporting_quarter")
-        .first()
-    )
-    if current is None:
-        return
     changes: dict[str, Any] = {"prediction_count": F("prediction_count") + 1}
-    latest_quarter = current["latest_quarterly_reporting_quarter"] if prediction.kind == PredictionKind.QUARTERLY else 0
-    is_latest = current[f"{prefix}prediction_id"] is None or _period_key(
+    latest_quarter = company.latest_quarterly_reporting_quarter if prediction.kind == PredictionKind.QUARTERLY else 0
+    is_latest = getattr(company, f"{prefix}prediction_id") is None or _period_key(
         prediction.kind, prediction.reporting_year, prediction.reporting_quarter
-    ) > _period_key(prediction.kind, current[f"{prefix}reporting_year"], latest_quarter)
+    ) > _period_key(prediction.kind, getattr(company, f"{prefix}reporting_year"), latest_quarter)
     if is_latest:
         changes.update(
             {
@@ -352,7 +386,7 @@ def _company_summary_add(prediction: Prediction) -> None:
         )
         if prediction.kind == PredictionKind.QUARTERLY:
             changes["latest_quarterly_reporting_quarter"] = prediction.reporting_quarter
-    Company.objects.filter(pk=prediction.company_id).update(**changes)
+    Company.objects.filter(pk=company.pk).update(**changes)
 
 
 _SUMMARY_COLUMNS = ("id", "reporting_year", "reporting_quarter", "probability", "risk_level", "rating")
