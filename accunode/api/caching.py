@@ -42,24 +42,24 @@ def _if_none_match(request) -> set[str]:
 
 
 class CachedReadMixin:
-    """List and retrieve answered from the cache when the organization's data has not changed; ETag / 304."""
+    """List and retrieve answered from the cache when the organization's data has not changed; ETag / 304.
+
+    A hit is one cache round trip: the page and the organization's data version are read together, and a page
+    stored under another version (the data changed since) is rebuilt."""
 
     def _cached(self, request, build):
         organization_id = request.organization.pk
-        key = (
-            "read:v3:"
-            + hashlib.sha256(
-                f"{organization_id}:{organization_data_version(organization_id)}:{request.get_full_path()}".encode()
-            ).hexdigest()
-        )
-        entry = cache.get(key)
-        if entry is None:
+        key = "read:v4:" + hashlib.sha256(f"{organization_id}:{request.get_full_path()}".encode()).hexdigest()
+        found = cache.get_many([key, _version_key(organization_id)])
+        version = found.get(_version_key(organization_id)) or organization_data_version(organization_id)
+        entry = found.get(key)
+        if entry is None or entry["version"] != version:
             response = build()
             if response.status_code != status.HTTP_200_OK:
                 return response
             # The rendered body and its ETag are stored: a hit then costs a cache read and no JSON work at all.
             body = JSONRenderer().render(response.data)
-            entry = {"body": body, "etag": '"' + hashlib.sha256(body).hexdigest()[:32] + '"'}
+            entry = {"version": version, "body": body, "etag": '"' + hashlib.sha256(body).hexdigest()[:32] + '"'}
             cache.set(key, entry, READ_CACHE_SECONDS)
         etag = entry["etag"]
         if etag in _if_none_match(request) or "*" in _if_none_match(request):
