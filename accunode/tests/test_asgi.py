@@ -1,0 +1,64 @@
+"""The ASGI application: one synchronous middleware chain, run in a single thread hop, serving real requests."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+
+import pytest
+from asgiref.testing import ApplicationCommunicator
+
+from accunode.asgi import SyncStackASGIHandler, application
+
+
+def asgi_get(path: str, headers: list[tuple[bytes, bytes]] | None = None) -> tuple[int, dict[bytes, bytes], bytes]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"localhost"), *(headers or [])],
+        "client": ("127.0.0.1", 50000),
+        "server": ("localhost", 80),
+    }
+
+    async def run():
+        communicator = ApplicationCommunicator(application, scope)
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start = await communicator.receive_output(timeout=10)
+        body = b""
+        while True:
+            message = await communicator.receive_output(timeout=10)
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await communicator.wait(timeout=10)
+        return start["status"], {name.lower(): value for name, value in start["headers"]}, body
+
+    return asyncio.run(run())
+
+
+def test_the_middleware_chain_is_one_synchronous_callable():
+    assert isinstance(application, SyncStackASGIHandler)
+    assert not inspect.iscoroutinefunction(application._middleware_chain)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_runs_through_every_middleware_and_the_view():
+    status, headers, body = asgi_get("/api/v1/health", [(b"x-request-id", b"asgi-test-1")])
+    assert status == 200, body
+    assert headers[b"x-request-id"] == b"asgi-test-1"  # RequestIdMiddleware ran
+    assert headers[b"x-frame-options"] == b"DENY"  # Django's clickjacking middleware ran
+    assert b'"status"' in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unknown_api_path_is_the_error_envelope():
+    status, headers, body = asgi_get("/api/v1/no-such-endpoint/")
+    assert status == 404
+    assert headers[b"content-type"].startswith(b"application/json")
+    assert b'"not_found"' in body
