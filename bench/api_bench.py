@@ -770,8 +770,9 @@ def render_markdown(report: dict) -> str:
         "- POST: every request a new company-year (client *c* scores its own companies, a new one every "
         f"{YEARS_PER_COMPANY} reporting years, so one request in {YEARS_PER_COMPANY} also creates a company); the "
         "statement is the API.md example with income items and total assets perturbed at random.",
-        "- GET cache hits: the same URL every time, answered from the Redis read cache (still JWT auth, membership, "
-        "reading and rendering the ~145 KB page). Cache misses: `min_probability` differs on every request "
+        "- GET cache hits: the same URL every time, answered from the Redis read cache (still JWT verification, the "
+        "caller's user and memberships from the principal cache, the role check, and the ~145 KB page read from "
+        "Redis with its data version). Cache misses: `min_probability` differs on every request "
         "(0.001 + n·1e-12, the same rows), so each request queries PostgreSQL and serializes 50 predictions.",
         "- Every configuration starts from a fresh database; POST phases run 1, 16, 64 clients in that order, so the "
         "later phases write into a larger table.",

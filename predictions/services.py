@@ -151,6 +151,18 @@ def _existing_prediction_id(*, organization, company, kind, reporting_year, repo
     return queryset.values_list("id", flat=True).first()
 
 
+def _period_holder_id(prediction: Prediction, exclude_id=None):
+    """The id of the prediction that holds ``prediction``'s company, kind and period, if any."""
+    return _existing_prediction_id(
+        organization=prediction.organization,
+        company=prediction.company,
+        kind=prediction.kind,
+        reporting_year=prediction.reporting_year,
+        reporting_quarter=prediction.reporting_quarter,
+        exclude_id=exclude_id,
+    )
+
+
 def _save_or_conflict(prediction: Prediction) -> None:
     """Save an existing prediction in a savepoint; when the unique constraint refuses its new company or period, a
     ``Conflict`` naming the prediction that holds it (the database decides, also between concurrent requests)."""
@@ -158,14 +170,7 @@ def _save_or_conflict(prediction: Prediction) -> None:
         with transaction.atomic():
             prediction.save()
     except IntegrityError:
-        existing_id = _existing_prediction_id(
-            organization=prediction.organization,
-            company=prediction.company,
-            kind=prediction.kind,
-            reporting_year=prediction.reporting_year,
-            reporting_quarter=prediction.reporting_quarter,
-            exclude_id=prediction.pk,
-        )
+        existing_id = _period_holder_id(prediction, exclude_id=prediction.pk)
         if existing_id is None:
             raise
         raise _duplicate_conflict(existing_id) from None
@@ -187,13 +192,7 @@ def _insert_or_conflict(prediction: Prediction) -> None:
         prediction._state.adding = False
         prediction._state.db = using
         return
-    existing_id = _existing_prediction_id(
-        organization=prediction.organization,
-        company=prediction.company,
-        kind=prediction.kind,
-        reporting_year=prediction.reporting_year,
-        reporting_quarter=prediction.reporting_quarter,
-    )
+    existing_id = _period_holder_id(prediction)
     if existing_id is None:  # SQLite's OR IGNORE also skips a row that breaks a NOT NULL or CHECK constraint
         raise IntegrityError("The prediction was refused by a database constraint.")
     raise _duplicate_conflict(existing_id)
