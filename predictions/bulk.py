@@ -28,7 +28,6 @@ import csv
 import datetime as dt
 import io
 import logging
-import os
 import re
 import tempfile
 import threading
@@ -65,6 +64,7 @@ from companies.models import SYMBOL_MAX_LENGTH, Company
 from organizations.audit import audit_event_record
 
 from .choices import BulkFileFormat, BulkJobStatus, OnDuplicate, PredictionKind, PredictionSource
+from .ids import uuid7_hex_batch
 from .models import BulkJob, BulkJobChunk, Prediction
 
 logger = logging.getLogger(__name__)
@@ -580,16 +580,6 @@ def _db_uuid(value) -> str | None:
     return str(value) if connection.vendor == "postgresql" else value.hex
 
 
-def _new_ids(count: int) -> list[str]:
-    """``count`` random (version 4) UUIDs as 32 hex digits, the form both PostgreSQL and SQLite columns accept;
-    made in one go (``uuid.uuid4()`` per row costs more than the rest of a row's Python work)."""
-    raw = np.frombuffer(os.urandom(16 * count), dtype=np.uint8).reshape(count, 16).copy()
-    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
-    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    digits = raw.tobytes().hex()
-    return [digits[i : i + 32] for i in range(0, 32 * count, 32)]
-
-
 def _batched(items: list, size: int = LOOKUP_BATCH) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -633,7 +623,7 @@ def _insert_companies_postgresql(job: BulkJob, symbols: list[str], names: list[s
         value = model_field.get_db_prep_save(model_field.pre_save(template, add=True), connection)
         selects.append(f"%s::{model_field.db_type(connection)}")
         params.append(value)
-    arrays = [[uuid.UUID(i) for i in _new_ids(len(symbols))], symbols, names, sectors]
+    arrays = [[uuid.UUID(i) for i in uuid7_hex_batch(len(symbols))], symbols, names, sectors]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Company._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(selects)} "  # noqa: S608
@@ -797,7 +787,7 @@ def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, compa
     bases = annualization[ok] if annualization is not None else [None] * len(rows)
 
     new_rows, changed_rows = [], []
-    fresh_ids = iter(_new_ids(int(create[rows].sum())))
+    fresh_ids = iter(uuid7_hex_batch(int(create[rows].sum())))
     new_ids = []
     for j, i in enumerate(rows.tolist()):
         values = (

@@ -9,17 +9,25 @@ from django.db.models import Q
 from organizations.models import OrgScopedModel
 
 from .choices import Annualization, BulkFileFormat, BulkJobStatus, OnDuplicate, PredictionKind, PredictionSource
+from .ids import uuid7
 
 
 class Prediction(OrgScopedModel):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)  # time-ordered: see predictions.ids
     # No single-column indexes on organization, company and created_by: the composite indexes below start with
     # those columns (pred_org_kind_*, pred_latest_per_company, pred_quota) and serve their lookups and cascades.
+    # No foreign key of its own for organization and company either: on PostgreSQL ONE composite foreign key
+    # (company_id, organization_id) → companies_company (id, organization_id) enforces both, and also that a
+    # prediction belongs to its company's organization (migration 0004; SQLite keeps the two plain foreign keys).
     organization = models.ForeignKey(
-        "organizations.Organization", on_delete=models.CASCADE, related_name="predictions", db_index=False
+        "organizations.Organization",
+        on_delete=models.CASCADE,
+        related_name="predictions",
+        db_index=False,
+        db_constraint=False,
     )
     company = models.ForeignKey(
-        "companies.Company", on_delete=models.CASCADE, related_name="predictions", db_index=False
+        "companies.Company", on_delete=models.CASCADE, related_name="predictions", db_index=False, db_constraint=False
     )
     kind = models.CharField(max_length=10, choices=PredictionKind.choices)
     reporting_year = models.PositiveSmallIntegerField()
