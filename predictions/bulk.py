@@ -419,9 +419,11 @@ class ParsedChunk:
     valid: np.ndarray
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # (position, field, message), row order
     # Filled by ``prepare_chunk`` (work that depends on nothing stored): the financials JSON per position (None for
-    # invalid rows) and, for annual files, the scores of the valid rows (indexed by position).
+    # invalid rows) and, for annual files, the scores of the valid rows (indexed by position) and their components'
+    # JSON per position.
     financial_json: np.ndarray | None = None
     scores: pd.DataFrame | None = None
+    component_json: np.ndarray | None = None
 
 
 def parse_chunk(frame: pd.DataFrame, kind: str) -> ParsedChunk:
@@ -521,8 +523,8 @@ def parse_chunk(frame: pd.DataFrame, kind: str) -> ParsedChunk:
 
 def prepare_chunk(frame: pd.DataFrame, kind: str) -> ParsedChunk:
     """``parse_chunk`` plus the work that depends on nothing stored: the financials JSON of the valid rows and, for
-    annual files, their scores (a quarterly score depends on the quarters on file, so it waits for the chunk's
-    transaction). Pure computation on the file, no database: it can run ahead in a helper thread."""
+    annual files, their scores and components JSON (a quarterly score depends on the quarters on file, so it waits
+    for the chunk's transaction). Pure computation on the file, no database: it can run ahead in a helper thread."""
     parsed = parse_chunk(frame, kind)
     valid = np.flatnonzero(parsed.valid)
     parsed.financial_json = np.full(len(frame), None, dtype=object)
@@ -533,6 +535,8 @@ def prepare_chunk(frame: pd.DataFrame, kind: str) -> ParsedChunk:
             scores = mlcore.score_frame(statements.reset_index(drop=True), kind)
             scores.index = valid
             parsed.scores = scores
+            parsed.component_json = np.full(len(frame), None, dtype=object)
+            parsed.component_json[valid] = _json_lines(_components(scores))
     return parsed
 
 
@@ -768,75 +772,109 @@ def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, compa
     if not len(rows):
         return LayerResult(status, probability, messages, set())
 
-    member_columns = [c for c in scores.columns if c.startswith("component_")]
-    components = scores.loc[ok, member_columns].rename(columns=lambda c: c.removeprefix("component_"))
-    now = timezone.now()
     version = mlcore.model_version(job.kind)
-    company_keys = {company_id: _db_uuid(company_id) for company_id in set(company_ids)}
-    organization_id = _db_uuid(job.organization_id)
-    created_by_id = _db_uuid(job.created_by_id)
-    job_id = _db_uuid(job.pk)
-    if parsed.financial_json is not None:
-        financial_json = parsed.financial_json[positions[write][ok]].tolist()
+    written = positions[write][ok]  # chunk positions of the rows written
+    if parsed.component_json is not None:  # annual: rendered ahead by prepare_chunk
+        component_json = parsed.component_json[written].tolist()
     else:
-        financial_json = _json_lines(numeric[ok], drop_nulls=True)
-    component_json = _json_lines(components)
-    probabilities = scores["probability"].to_numpy()[ok]
-    risk_levels = scores["risk_level"].to_numpy()[ok]
-    ratings = scores["rating"].to_numpy()[ok]
-    bases = annualization[ok] if annualization is not None else [None] * len(rows)
-
-    new_rows, changed_rows = [], []
-    fresh_ids = iter(uuid7_hex_batch(int(create[rows].sum())))
-    new_ids = []
-    for j, i in enumerate(rows.tolist()):
-        values = (
-            financial_json[j],
-            float(probabilities[j]),
-            risk_levels[j],
-            ratings[j],
-            version,
-            component_json[j],
-            bases[j],
-            job_id,
-            now,
+        component_json = _json_lines(_components(scores.loc[ok]))
+    values = PredictionColumns(
+        varying={
+            "financials": parsed.financial_json[written].tolist(),
+            "probability": scores["probability"].to_numpy()[ok].tolist(),
+            "risk_level": scores["risk_level"].to_numpy()[ok].tolist(),
+            "rating": scores["rating"].to_numpy()[ok].tolist(),
+            "components": component_json,
+            "annualization": annualization[ok].tolist() if annualization is not None else [None] * len(rows),
+        },
+        constant={"model_version": version, "bulk_job_id": _db_uuid(job.pk), "updated_at": timezone.now()},
+    )
+    new = create[rows]
+    new_ids = uuid7_hex_batch(int(new.sum()))
+    company_keys = {company_id: _db_uuid(company_id) for company_id in set(company_ids)}
+    inserted = _insert_predictions(
+        PredictionColumns(
+            varying={
+                "id": new_ids,
+                "company_id": [company_keys[company_ids[i]] for i in rows[new].tolist()],
+                "reporting_year": years[rows[new]].tolist(),
+                **({"reporting_quarter": quarters[rows[new]].tolist()} if job.kind == PredictionKind.QUARTERLY else {}),
+                **values.take(new).varying,
+            },
+            constant={
+                **({} if job.kind == PredictionKind.QUARTERLY else {"reporting_quarter": None}),
+                **values.constant,
+                "organization_id": _db_uuid(job.organization_id),
+                "kind": job.kind,
+                "source": PredictionSource.BULK,
+                "created_by_id": _db_uuid(job.created_by_id),
+                "created_at": values.constant["updated_at"],
+            },
         )
-        if create[i]:
-            prediction_id = next(fresh_ids)
-            new_ids.append(prediction_id)
-            new_rows.append(
-                (
-                    prediction_id,
-                    organization_id,
-                    company_keys[company_ids[i]],
-                    job.kind,
-                    int(years[i]),
-                    int(quarters[i]) if job.kind == PredictionKind.QUARTERLY else None,
-                    *values,
-                    PredictionSource.BULK,
-                    created_by_id,
-                    now,
-                )
-            )
-        else:
-            changed_rows.append((_db_uuid(update_ids[i]), *values))
-    inserted = _insert_predictions(new_rows, new_ids)
-    updated = _update_predictions(changed_rows)
-    new_index = 0
-    for j, i in enumerate(rows.tolist()):
-        probability[i] = probabilities[j]
-        if create[i]:
-            landed = new_ids[new_index] in inserted
-            new_index += 1
-            status[i] = "c" if landed else ("s" if job.on_duplicate == OnDuplicate.SKIP else "f")
-            if not landed:  # written concurrently by another request since the lookup
-                messages[i] = MSG_EXISTS
-        else:
-            status[i] = "u" if _db_uuid(update_ids[i]) in updated else "s"
-            if status[i] == "s":
-                messages[i] = "The existing prediction was deleted while the job ran."
+    )
+    changed = values.take(~new)
+    changed.varying = {"id": [_db_uuid(update_ids[i]) for i in rows[~new].tolist()], **changed.varying}
+    updated = _update_predictions(changed)
+
+    probability[rows] = scores["probability"].to_numpy()[ok]
+    new_positions = rows[new]
+    landed = np.array([prediction_id in inserted for prediction_id in new_ids], dtype=bool)
+    status[new_positions[landed]] = "c"
+    for i in new_positions[~landed].tolist():  # written concurrently by another request since the lookup
+        status[i] = "s" if job.on_duplicate == OnDuplicate.SKIP else "f"
+        messages[i] = MSG_EXISTS
+    for i, prediction_id in zip(rows[~new].tolist(), changed.varying["id"], strict=True):
+        status[i] = "u" if prediction_id in updated else "s"
+        if status[i] == "s":
+            messages[i] = "The existing prediction was deleted while the job ran."
     touched = {company_ids[i] for i in rows.tolist()}
     return LayerResult(status, probability, messages, touched)
+
+
+def _components(scores: pd.DataFrame) -> pd.DataFrame:
+    """The ensemble members' probabilities of ``scores`` (``component_<member>`` columns), named by member."""
+    members = [c for c in scores.columns if c.startswith("component_")]
+    return scores[members].rename(columns=lambda c: c.removeprefix("component_"))
+
+
+@dataclass
+class PredictionColumns:
+    """Prediction rows to write, column by column: ``varying`` holds one value per row, ``constant`` one value
+    for every row (organization, job, timestamps, …): built without a tuple per row, and rendered for ``COPY``
+    column-wise."""
+
+    varying: dict[str, list]
+    constant: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(next(iter(self.varying.values()), []))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*self.varying, *self.constant)
+
+    def take(self, mask: np.ndarray) -> PredictionColumns:
+        """The rows where ``mask`` is true."""
+        if mask.all():
+            return PredictionColumns(dict(self.varying), dict(self.constant))
+        picked = np.flatnonzero(mask).tolist()
+        return PredictionColumns(
+            {name: [values[i] for i in picked] for name, values in self.varying.items()}, dict(self.constant)
+        )
+
+    def rows(self, names: tuple[str, ...]) -> list[tuple]:
+        """One tuple per row with the values of ``names`` in that order (the SQLite path)."""
+        count = len(self)
+        columns = [self.varying[n] if n in self.varying else [self.constant[n]] * count for n in names]
+        return list(zip(*columns, strict=True))
+
+    def copy_text(self) -> str:
+        """The rows in ``COPY … FROM STDIN`` text format, columns in the order of ``names``."""
+        if not len(self):
+            return ""
+        suffix = "".join("\t" + _copy_field(value) for value in self.constant.values()) + "\n"
+        cells = [_copy_column(values) for values in self.varying.values()]
+        return "".join([line + suffix for line in map("\t".join, zip(*cells, strict=True))])
 
 
 PREDICTION_VALUE_COLUMNS = (  # ratios and drivers are left empty: the first retrieval fills them
@@ -849,18 +887,6 @@ PREDICTION_VALUE_COLUMNS = (  # ratios and drivers are left empty: the first ret
     "annualization",
     "bulk_job_id",
     "updated_at",
-)
-PREDICTION_INSERT_COLUMNS = (
-    "id",
-    "organization_id",
-    "company_id",
-    "kind",
-    "reporting_year",
-    "reporting_quarter",
-    *PREDICTION_VALUE_COLUMNS,
-    "source",
-    "created_by_id",
-    "created_at",
 )
 
 
@@ -884,11 +910,13 @@ def _copy_field(value) -> str:
 _COPY_SPECIAL = ("\\", "\t", "\n", "\r")
 
 
-def _copy_column(values: tuple) -> list[str] | tuple:
-    """One column in COPY text format, converted column-wise: text columns without special characters (ids, JSON of
-    numbers) are taken as they are; other values are rendered once per distinct value (most columns of a chunk are
+def _copy_column(values: list) -> list[str]:
+    """One column in COPY text format, converted column-wise: numbers and text without special characters (ids, JSON
+    of numbers) are taken as they are; other values are rendered once per distinct value (most columns of a chunk are
     constant) or one by one."""
     kinds = set(map(type, values))
+    if kinds <= {int, float}:  # never escaped; str() of a float is its shortest round-trip repr
+        return list(map(str, values))
     if kinds == {str}:
         joined = "".join(values)
         if not any(special in joined for special in _COPY_SPECIAL):
@@ -901,30 +929,22 @@ def _copy_column(values: tuple) -> list[str] | tuple:
     return [_copy_field(value) for value in values]
 
 
-def _copy_text(rows: list[tuple]) -> str:
-    """Rows in COPY text format: one string, sent in a few large writes instead of one call per row."""
-    if not rows:
-        return ""
-    columns = [_copy_column(column) for column in zip(*rows, strict=True)]
-    return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
-
-
-def _insert_predictions(rows: list[tuple], ids: list[str]) -> set[str]:
-    """Insert new predictions, ignoring rows that conflict with one stored meanwhile; returns the ids (32 hex digits,
-    as in ``rows``) that landed."""
-    if not rows:
+def _insert_predictions(rows: PredictionColumns) -> set[str]:
+    """Insert new predictions (``rows`` with an ``id`` column of 32 hex digits), ignoring rows that conflict with one
+    stored meanwhile; returns the ids that landed."""
+    if not len(rows):
         return set()
     table = Prediction._meta.db_table
-    columns = ", ".join(PREDICTION_INSERT_COLUMNS)
+    columns = ", ".join(rows.names)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            text = _copy_text(rows)
+            text = rows.copy_text()
             # Fast path: COPY straight into the table. A row stored meanwhile by another request makes the whole
             # COPY fail on the unique constraint: then load a staging table and insert with ON CONFLICT DO NOTHING.
             try:
                 with transaction.atomic(), cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                     copy.write(text)
-                return set(ids)
+                return set(rows.varying["id"])
             except (IntegrityError, _DriverIntegrityError):
                 pass
             cursor.execute(
@@ -939,18 +959,24 @@ def _insert_predictions(rows: list[tuple], ids: list[str]) -> set[str]:
                 "ON CONFLICT DO NOTHING RETURNING id"
             )
             return {row[0].hex for row in cursor.fetchall()}
-        placeholders = ", ".join(["%s"] * len(PREDICTION_INSERT_COLUMNS))
-        timestamp = connection.ops.adapt_datetimefield_value(rows[0][-1])  # one "now" for the whole batch
-        updated_at = PREDICTION_INSERT_COLUMNS.index("updated_at")
-        adapted = [(*row[:updated_at], timestamp, *row[updated_at + 1 : -1], timestamp) for row in rows]
+        placeholders = ", ".join(["%s"] * len(rows.names))
         cursor.executemany(
             f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
-            adapted,
+            _sqlite_timestamps(rows).rows(rows.names),
         )
     landed: set[str] = set()
-    for batch in _batched(ids):
+    for batch in _batched(rows.varying["id"]):
         landed.update(p.hex for p in Prediction.objects.filter(id__in=batch).values_list("id", flat=True))
     return landed
+
+
+def _sqlite_timestamps(rows: PredictionColumns) -> PredictionColumns:
+    """The constant timestamps in SQLite's stored form (one "now" for the whole batch)."""
+    constant = {
+        name: connection.ops.adapt_datetimefield_value(value) if isinstance(value, dt.datetime) else value
+        for name, value in rows.constant.items()
+    }
+    return PredictionColumns(rows.varying, constant)
 
 
 _UPDATE_STAGE_COLUMNS = (
@@ -960,10 +986,11 @@ _UPDATE_STAGE_COLUMNS = (
 )
 
 
-def _update_predictions(rows: list[tuple]) -> set[str]:
-    """Re-score existing predictions in place, set-based (ratios and drivers cleared: computed again on first view).
-    Returns the ids updated (a prediction deleted meanwhile is not)."""
-    if not rows:
+def _update_predictions(rows: PredictionColumns) -> set[str]:
+    """Re-score existing predictions in place (``rows``: an ``id`` column and ``PREDICTION_VALUE_COLUMNS``),
+    set-based (ratios and drivers cleared: computed again on first view). Returns the ids updated (a prediction
+    deleted meanwhile is not)."""
+    if not len(rows):
         return set()
     table = Prediction._meta.db_table
     with connection.cursor() as cursor:
@@ -973,9 +1000,9 @@ def _update_predictions(rows: list[tuple]) -> set[str]:
                 "ON COMMIT DELETE ROWS"
             )
             cursor.execute("TRUNCATE bulk_prediction_update_stage")
-            columns = ", ".join(("id", *PREDICTION_VALUE_COLUMNS))
+            columns = ", ".join(rows.names)
             with cursor.cursor.copy(f"COPY bulk_prediction_update_stage ({columns}) FROM STDIN") as copy:
-                copy.write(_copy_text(rows))
+                copy.write(rows.copy_text())
             assignments = ", ".join(f"{c} = s.{c}" for c in PREDICTION_VALUE_COLUMNS)
             cursor.execute(
                 f"UPDATE {table} AS p SET {assignments}, ratios = NULL, drivers = NULL "  # noqa: S608
@@ -983,13 +1010,12 @@ def _update_predictions(rows: list[tuple]) -> set[str]:
             )
             return {str(row[0]) for row in cursor.fetchall()}
         assignments = ", ".join(f"{c} = %s" for c in PREDICTION_VALUE_COLUMNS)
-        timestamp = connection.ops.adapt_datetimefield_value(rows[0][-1])
         cursor.executemany(
             f"UPDATE {table} SET {assignments}, ratios = NULL, drivers = NULL WHERE id = %s",  # noqa: S608
-            [(*row[1:-1], timestamp, row[0]) for row in rows],
+            _sqlite_timestamps(rows).rows((*PREDICTION_VALUE_COLUMNS, "id")),
         )
     # SQLite holds the database write lock for the whole chunk transaction: the rows looked up are all still there
-    return {row[0] for row in rows}
+    return set(rows.varying["id"])
 
 
 def company_summaries_refresh_bulk(*, company_ids: list) -> int:
