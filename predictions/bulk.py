@@ -980,8 +980,8 @@ def _sqlite_timestamps(rows: PredictionColumns) -> PredictionColumns:
 
 
 _UPDATE_STAGE_COLUMNS = (
-    "id uuid, financials jsonb, probability double precision, risk_level varchar(10), "
-    "rating varchar(4), model_version varchar(64), components jsonb, annualization varchar(3), bulk_job_id uuid, "
+    "id uuid, financials json, probability double precision, risk_level varchar(10), "
+    "rating varchar(4), model_version varchar(64), components json, annualization varchar(3), bulk_job_id uuid, "
     "updated_at timestamptz"
 )
 

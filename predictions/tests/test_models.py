@@ -83,3 +83,29 @@ def test_uuid7_ids_are_version_7_and_ordered_by_time():
     assert all(u.hex[:12] == first[:12] for u in ids)  # one millisecond for the whole batch
     assert later.hex[:12] >= first[:12]
     assert uuid7_hex_batch(0) == []
+
+
+@pytest.mark.django_db
+def test_financials_and_components_read_back_as_written():
+    company = CompanyFactory()
+    prediction = _prediction(company=company, organization=company.organization)
+    prediction.components = {"logistic": 0.12, "lightgbm": 0.08}
+    prediction.save()
+    stored = Prediction.objects.get()
+    assert stored.financials == sample_financials()
+    assert stored.components == {"logistic": 0.12, "lightgbm": 0.08}
+    assert list(Prediction.objects.values_list("financials", flat=True)) == [sample_financials()]
+    Prediction.objects.update(financials={"revenue": 1.5})
+    assert Prediction.objects.get().financials == {"revenue": 1.5}
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_financials_and_components_are_json_columns_on_postgresql():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = %s",
+            [Prediction._meta.db_table],
+        )
+        types = dict(cursor.fetchall())
+    assert (types["financials"], types["components"], types["ratios"]) == ("json", "json", "jsonb")
