@@ -47,6 +47,7 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import Count, OuterRef, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -410,9 +411,9 @@ class ParsedChunk:
     """A validated chunk: row keys, the numeric statement, and per-row errors (position in chunk → errors)."""
 
     frame: pd.DataFrame
-    symbol: pd.Series
-    name: pd.Series
-    sector: pd.Series
+    symbol: np.ndarray  # object arrays by position (upper-case symbol; name and sector "" when not given)
+    name: np.ndarray
+    sector: np.ndarray
     year: np.ndarray
     quarter: np.ndarray
     numeric: pd.DataFrame
@@ -510,9 +511,9 @@ def parse_chunk(frame: pd.DataFrame, kind: str) -> ParsedChunk:
     errors.sort(key=lambda e: (e[0], order.get(e[1], 99)))
     return ParsedChunk(
         frame=frame,
-        symbol=symbol.reset_index(drop=True),
-        name=name.reset_index(drop=True),
-        sector=sector.reset_index(drop=True),
+        symbol=symbol.to_numpy(dtype=object),
+        name=name.to_numpy(dtype=object),
+        sector=sector.to_numpy(dtype=object),
         year=np.where(np.isnan(year), 0, year).astype(np.int64),
         quarter=np.where(np.isnan(quarter), 0, quarter).astype(np.int64),
         numeric=numeric,
@@ -589,6 +590,12 @@ def _batched(items: list, size: int = LOOKUP_BATCH) -> Iterator[list]:
         yield items[start : start + size]
 
 
+def _array_literal(values: list[str]) -> str:
+    """A PostgreSQL array literal of text values: ONE query parameter for thousands of ids or symbols (psycopg's
+    client-side binding quotes every element of a list parameter, and every value of an ``IN (…)``, in Python)."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
 def _company_ids(job: BulkJob, symbols: list[str]) -> dict[str, str]:
     """Symbol → company id (as ``str``) of the organization's companies with these symbols."""
     found: dict[str, str] = {}
@@ -598,7 +605,7 @@ def _company_ids(job: BulkJob, symbols: list[str]) -> dict[str, str]:
                 cursor.execute(
                     f"SELECT symbol, id FROM {Company._meta.db_table} "  # noqa: S608
                     "WHERE organization_id = %s AND symbol = ANY(%s::varchar[])",
-                    [job.organization_id, batch],
+                    [job.organization_id, _array_literal(batch)],
                 )
                 rows = cursor.fetchall()
         else:
@@ -627,7 +634,7 @@ def _insert_companies_postgresql(job: BulkJob, symbols: list[str], names: list[s
         value = model_field.get_db_prep_save(model_field.pre_save(template, add=True), connection)
         selects.append(f"%s::{model_field.db_type(connection)}")
         params.append(value)
-    arrays = [[uuid.UUID(i) for i in uuid7_hex_batch(len(symbols))], symbols, names, sectors]
+    arrays = [_array_literal(values) for values in (uuid7_hex_batch(len(symbols)), symbols, names, sectors)]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Company._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(selects)} "  # noqa: S608
@@ -640,37 +647,31 @@ def _insert_companies_postgresql(job: BulkJob, symbols: list[str], names: list[s
 def _companies_for(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray) -> dict[str, str]:
     """Symbol → company id (``str``) for the rows at ``positions``; missing companies created in bulk (first row's
     name and sector)."""
-    symbols = list(pd.unique(parsed.symbol.iloc[positions].to_numpy(dtype=object)))
-    found = _company_ids(job, symbols)
-    missing = [s for s in symbols if s not in found]
+    first_position: dict[str, int] = {}  # symbol → its first row, in order of first appearance
+    for symbol, position in zip(parsed.symbol[positions].tolist(), positions.tolist(), strict=True):
+        first_position.setdefault(symbol, position)
+    found = _company_ids(job, list(first_position))
+    missing = [s for s in first_position if s not in found]
     if missing:
-        first = pd.DataFrame({"symbol": parsed.symbol.iloc[positions].to_numpy(), "pos": positions}).drop_duplicates(
-            "symbol"
-        )
-        first = first[first["symbol"].isin(missing)]
+        names = [parsed.name[first_position[s]] or s for s in missing]
+        sectors = [parsed.sector[first_position[s]] for s in missing]
         if connection.vendor == "postgresql":
-            names = parsed.name.iloc[first["pos"].to_numpy()].to_numpy(dtype=object)
-            sectors = parsed.sector.iloc[first["pos"].to_numpy()].to_numpy(dtype=object)
-            chosen = first["symbol"].tolist()
-            _insert_companies_postgresql(
-                job, chosen, [n or s for n, s in zip(names, chosen, strict=True)], sectors.tolist()
+            _insert_companies_postgresql(job, missing, names, sectors)
+        else:
+            Company.objects.bulk_create(
+                [
+                    Company(
+                        organization_id=job.organization_id,
+                        symbol=symbol,
+                        name=name,
+                        sector=sector,
+                        created_by_id=job.created_by_id,
+                    )
+                    for symbol, name, sector in zip(missing, names, sectors, strict=True)
+                ],
+                batch_size=2_000,
+                ignore_conflicts=True,
             )
-            found.update(_company_ids(job, missing))
-            return found
-        Company.objects.bulk_create(
-            [
-                Company(
-                    organization_id=job.organization_id,
-                    symbol=symbol,
-                    name=parsed.name.iat[pos] or symbol,
-                    sector=parsed.sector.iat[pos],
-                    created_by_id=job.created_by_id,
-                )
-                for symbol, pos in zip(first["symbol"], first["pos"], strict=True)
-            ],
-            batch_size=2_000,
-            ignore_conflicts=True,
-        )
         found.update(_company_ids(job, missing))
     return found
 
@@ -680,9 +681,19 @@ def _existing_predictions(job: BulkJob, company_ids: list, years: np.ndarray) ->
     existing: dict[tuple, tuple] = {}
     year_set = sorted({int(y) for y in years})
     for batch in _batched(company_ids):
-        rows = Prediction.objects.filter(
-            organization_id=job.organization_id, kind=job.kind, company_id__in=batch, reporting_year__in=year_set
-        ).values_list("company_id", "reporting_year", "reporting_quarter", "id", "bulk_job_id")
+        if connection.vendor == "postgresql":  # one array parameter instead of thousands of quoted values
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT company_id, reporting_year, reporting_quarter, id, bulk_job_id "  # noqa: S608
+                    f"FROM {Prediction._meta.db_table} WHERE organization_id = %s AND kind = %s "
+                    "AND company_id = ANY(%s::uuid[]) AND reporting_year = ANY(%s::smallint[])",
+                    [job.organization_id, job.kind, _array_literal(batch), year_set],
+                )
+                rows = cursor.fetchall()
+        else:
+            rows = Prediction.objects.filter(
+                organization_id=job.organization_id, kind=job.kind, company_id__in=batch, reporting_year__in=year_set
+            ).values_list("company_id", "reporting_year", "reporting_quarter", "id", "bulk_job_id")
         for company_id, year, quarter, prediction_id, bulk_job_id in rows:
             existing[(str(company_id), year, quarter or 0)] = (prediction_id, bulk_job_id)
     return existing
@@ -722,7 +733,7 @@ def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, compa
     status = np.full(count, "f", dtype=object)
     probability = np.full(count, np.nan)
     messages: dict[int, str] = {}
-    company_ids = [company_of[s] for s in parsed.symbol.iloc[positions]]
+    company_ids = [company_of[s] for s in parsed.symbol[positions].tolist()]
     years = parsed.year[positions]
     quarters = parsed.quarter[positions]
     existing = _existing_predictions(job, list(set(company_ids)), years)
@@ -1030,6 +1041,8 @@ def company_summaries_refresh_bulk(*, company_ids: list) -> int:
     count = predictions.values("company").annotate(n=Count("id")).values("n")
     updated = 0
     for batch in _batched(company_ids):
+        if connection.vendor == "postgresql":  # one array parameter instead of thousands of quoted values
+            batch = RawSQL("SELECT unnest(%s::uuid[])", [_array_literal([str(c) for c in batch])])
         updated += Company.objects.filter(pk__in=batch).update(
             prediction_count=Coalesce(Subquery(count[:1]), 0),
             latest_annual_prediction_id=Subquery(annual.values("id")[:1]),
@@ -1097,7 +1110,7 @@ def _process_chunk(job: BulkJob, chunk: pd.DataFrame | ParsedChunk, attempt: int
             company_of = _companies_for(job, parsed, valid_positions)
             keys = pd.DataFrame(
                 {
-                    "c": [company_of[s] for s in parsed.symbol.iloc[valid_positions]],
+                    "c": [company_of[s] for s in parsed.symbol[valid_positions].tolist()],
                     "y": parsed.year[valid_positions],
                     "q": parsed.quarter[valid_positions],
                 }
