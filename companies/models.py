@@ -39,12 +39,7 @@ class Company(OrgScopedModel):
     class Meta:
         ordering = ["name", "symbol"]
         verbose_name_plural = "companies"
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "symbol"], name="unique_company_symbol"),
-            # the target of predictions' composite foreign key (company, organization): a prediction's organization
-            # is its company's (predictions migration 0004)
-            models.UniqueConstraint(fields=["id", "organization"], name="unique_company_in_organization"),
-        ]
+        constraints = [models.UniqueConstraint(fields=["organization", "symbol"], name="unique_company_symbol")]
         indexes = [
             models.Index(fields=["organization", "name"]),
             models.Index(fields=["organization", "sector"]),

@@ -23,9 +23,7 @@ class JSONTextField(models.JSONField):
         return "json" if connection.vendor == "postgresql" else super().db_type(connection)
 
     def from_db_value(self, value, expression, connection):
-        if value is not None and not isinstance(
-            value, str
-        ):  # psycopg decodes ``json`` itself (``jsonb`` comes as text)
+        if value is not None and not isinstance(value, str):  # psycopg decodes json itself (jsonb comes as text)
             return value
         return super().from_db_value(value, expression, connection)
 
@@ -34,18 +32,11 @@ class Prediction(OrgScopedModel):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)  # time-ordered: see predictions.ids
     # No single-column indexes on organization, company and created_by: the composite indexes below start with
     # those columns (pred_org_kind_*, pred_latest_per_company, pred_quota) and serve their lookups and cascades.
-    # No foreign key of its own for organization and company either: on PostgreSQL ONE composite foreign key
-    # (company_id, organization_id) → companies_company (id, organization_id) enforces both, and also that a
-    # prediction belongs to its company's organization (migration 0004; SQLite keeps the two plain foreign keys).
     organization = models.ForeignKey(
-        "organizations.Organization",
-        on_delete=models.CASCADE,
-        related_name="predictions",
-        db_index=False,
-        db_constraint=False,
+        "organizations.Organization", on_delete=models.CASCADE, related_name="predictions", db_index=False
     )
     company = models.ForeignKey(
-        "companies.Company", on_delete=models.CASCADE, related_name="predictions", db_index=False, db_constraint=False
+        "companies.Company", on_delete=models.CASCADE, related_name="predictions", db_index=False
     )
     kind = models.CharField(max_length=10, choices=PredictionKind.choices)
     reporting_year = models.PositiveSmallIntegerField()

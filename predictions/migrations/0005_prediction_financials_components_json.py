@@ -26,7 +26,7 @@ def to_type(type_name):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("predictions", "0004_prediction_company_organization_composite_fk_uuid7"),
+        ("predictions", "0004_prediction_uuid7_ids"),
     ]
 
     operations = [
