@@ -573,7 +573,7 @@ def _json_lines(frame: pd.DataFrame, *, drop_nulls: bool = False) -> list[str]:
     if frame.empty:
         return []
     text = frame.to_json(orient="records", lines=True, double_precision=JSON_DECIMALS)
-    if drop_nulls:
+    if drop_nulls and ":null" in text:  # the regex costs a third of the rendering: only when there is a null
         text = _NULL_MEMBER.sub("", text).replace(",}", "}")
     return text.splitlines()
 
