@@ -425,6 +425,9 @@ class ParsedChunk:
     financial_json: np.ndarray | None = None
     scores: pd.DataFrame | None = None
     component_json: np.ndarray | None = None
+    # The layer of each valid row (-1 for invalid rows): a (symbol, period) key repeated inside the chunk is layer 0
+    # at its first occurrence, layer 1 at the next, … (a symbol is one company of the organization).
+    layer: np.ndarray | None = None
 
 
 def parse_chunk(frame: pd.DataFrame, kind: str) -> ParsedChunk:
@@ -529,7 +532,10 @@ def prepare_chunk(frame: pd.DataFrame, kind: str) -> ParsedChunk:
     parsed = parse_chunk(frame, kind)
     valid = np.flatnonzero(parsed.valid)
     parsed.financial_json = np.full(len(frame), None, dtype=object)
+    parsed.layer = np.full(len(frame), -1)
     if len(valid):
+        keys = pd.DataFrame({"symbol": parsed.symbol[valid], "year": parsed.year[valid], "q": parsed.quarter[valid]})
+        parsed.layer[valid] = keys.groupby(["symbol", "year", "q"], sort=False).cumcount().to_numpy()
         statements = parsed.numeric.iloc[valid]
         parsed.financial_json[valid] = _json_lines(statements, drop_nulls=True)
         if kind == PredictionKind.ANNUAL:
@@ -727,29 +733,33 @@ class LayerResult:
     company_ids: set
 
 
-def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, company_of: dict[str, Any]) -> LayerResult:
-    """Score and store the rows at ``positions`` (valid rows whose (company, period) keys are distinct)."""
+def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, companies: np.ndarray) -> LayerResult:
+    """Score and store the rows at ``positions`` (valid rows whose (company, period) keys are distinct);
+    ``companies`` holds the company id of every position of the chunk."""
     count = len(positions)
     status = np.full(count, "f", dtype=object)
     probability = np.full(count, np.nan)
     messages: dict[int, str] = {}
-    company_ids = [company_of[s] for s in parsed.symbol[positions].tolist()]
+    company_ids = companies[positions].tolist()
     years = parsed.year[positions]
     quarters = parsed.quarter[positions]
     existing = _existing_predictions(job, list(set(company_ids)), years)
 
-    create = np.zeros(count, dtype=bool)
+    create = np.ones(count, dtype=bool)
+    update = np.zeros(count, dtype=bool)
     update_ids: list[Any] = [None] * count
-    for i, key in enumerate(zip(company_ids, years.tolist(), quarters.tolist(), strict=True)):
-        found = existing.get(key)
-        if found is None:
-            create[i] = True
-        elif job.on_duplicate == OnDuplicate.UPDATE:
-            update_ids[i] = found[0]
-        else:
-            status[i] = "s" if job.on_duplicate == OnDuplicate.SKIP else "f"
-            messages[i] = MSG_EARLIER_ROW if found[1] == job.pk else MSG_EXISTS
-    update = np.array([u is not None for u in update_ids], dtype=bool)
+    if existing:
+        for i, key in enumerate(zip(company_ids, years.tolist(), quarters.tolist(), strict=True)):
+            found = existing.get(key)
+            if found is None:
+                continue
+            create[i] = False
+            if job.on_duplicate == OnDuplicate.UPDATE:
+                update[i] = True
+                update_ids[i] = found[0]
+            else:
+                status[i] = "s" if job.on_duplicate == OnDuplicate.SKIP else "f"
+                messages[i] = MSG_EARLIER_ROW if found[1] == job.pk else MSG_EXISTS
     write = create | update
     if not write.any():
         return LayerResult(status, probability, messages, set())
@@ -1108,19 +1118,13 @@ def _process_chunk(job: BulkJob, chunk: pd.DataFrame | ParsedChunk, attempt: int
         touched: set = set()
         if len(valid_positions):
             company_of = _companies_for(job, parsed, valid_positions)
-            keys = pd.DataFrame(
-                {
-                    "c": [company_of[s] for s in parsed.symbol[valid_positions].tolist()],
-                    "y": parsed.year[valid_positions],
-                    "q": parsed.quarter[valid_positions],
-                }
-            )
-            # a key repeated inside the chunk: the first occurrence is layer 0, the next layer 1, …; each layer sees
-            # the previous ones as stored, so duplicates follow on_duplicate exactly as across chunks
-            layer = keys.groupby(["c", "y", "q"], sort=False).cumcount().to_numpy()
-            for depth in range(int(layer.max()) + 1):
-                positions = valid_positions[layer == depth]
-                result = _write_layer(job, parsed, positions, company_of)
+            company_by_position = np.full(n, None, dtype=object)
+            company_by_position[valid_positions] = [company_of[s] for s in parsed.symbol[valid_positions].tolist()]
+            # each layer sees the previous ones as stored, so a key repeated inside the chunk follows on_duplicate
+            # exactly as across chunks
+            for depth in range(int(parsed.layer.max()) + 1):
+                positions = np.flatnonzero(parsed.layer == depth)
+                result = _write_layer(job, parsed, positions, company_by_position)
                 status[positions] = result.status
                 probability[positions] = result.probability
                 for i, message in result.messages.items():
@@ -1138,7 +1142,7 @@ def _process_chunk(job: BulkJob, chunk: pd.DataFrame | ParsedChunk, attempt: int
             row_count=n,
             outcomes={
                 "status": "".join(status.tolist()),
-                "probability": [None if np.isnan(p) else float(p) for p in probability],
+                "probability": np.where(np.isnan(probability), None, probability).tolist(),
                 "messages": {str(p): m for p, m in messages.items()},
             },
         )
