@@ -1,4 +1,5 @@
-"""Prediction storage: time-ordered ids and the JSON columns kept as PostgreSQL ``json``."""
+"""Prediction storage: time-ordered ids, the JSON columns kept as PostgreSQL ``json``, and the set-based company
+summary refresh of bulk jobs giving what the per-company service gives."""
 
 from __future__ import annotations
 
@@ -73,3 +74,49 @@ def test_financials_and_components_are_json_columns_on_postgresql():
         )
         types = dict(cursor.fetchall())
     assert (types["financials"], types["components"], types["ratios"]) == ("json", "json", "jsonb")
+
+
+SUMMARY_FIELDS = [
+    "prediction_count",
+    *(f"latest_{kind}_{name}" for kind in ("annual", "quarterly") for name in ("prediction_id", "reporting_year")),
+    "latest_quarterly_reporting_quarter",
+    *(f"latest_{kind}_{name}" for kind in ("annual", "quarterly") for name in ("probability", "risk_level", "rating")),
+]
+
+
+@pytest.mark.django_db
+def test_the_bulk_summary_refresh_matches_the_per_company_service():
+    from companies.models import Company
+    from predictions.bulk import company_summaries_refresh_bulk
+    from predictions.services import company_summaries_refresh
+
+    with_both, annual_only, without = CompanyFactory(), CompanyFactory(), CompanyFactory()
+    for company, year, quarter, probability in [
+        (with_both, 2021, None, 0.2),
+        (with_both, 2023, None, 0.05),
+        (with_both, 2022, None, 0.4),
+        (with_both, 2023, 2, 0.3),
+        (with_both, 2023, 4, 0.01),
+        (with_both, 2022, 4, 0.5),
+        (annual_only, 2020, None, 0.9),
+    ]:
+        prediction = _prediction(company=company, organization=company.organization)
+        prediction.reporting_year, prediction.reporting_quarter, prediction.probability = year, quarter, probability
+        prediction.kind = PredictionKind.QUARTERLY if quarter else PredictionKind.ANNUAL
+        prediction.rating = f"r{year % 100}{quarter or 0}"
+        prediction.save()
+    companies = [with_both, annual_only, without]
+    ids = [c.pk for c in companies]
+
+    def summaries():
+        rows = {row.pop("pk"): row for row in Company.objects.filter(pk__in=ids).values("pk", *SUMMARY_FIELDS)}
+        return [rows[pk] for pk in ids]
+
+    Company.objects.filter(pk__in=ids).update(prediction_count=9, latest_annual_rating="x", latest_quarterly_rating="x")
+    assert company_summaries_refresh_bulk(company_ids=ids) == 3
+    by_bulk = summaries()
+    company_summaries_refresh(company_ids=ids)
+    assert by_bulk == summaries()
+    assert [s["prediction_count"] for s in by_bulk] == [6, 1, 0]
+    assert (by_bulk[0]["latest_annual_reporting_year"], by_bulk[0]["latest_quarterly_reporting_quarter"]) == (2023, 4)
+    assert by_bulk[2]["latest_annual_rating"] == by_bulk[2]["latest_quarterly_rating"] == ""
