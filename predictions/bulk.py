@@ -28,7 +28,6 @@ import csv
 import datetime as dt
 import io
 import logging
-import os
 import re
 import tempfile
 import threading
@@ -48,6 +47,7 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import Count, OuterRef, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -65,6 +65,7 @@ from companies.models import SYMBOL_MAX_LENGTH, Company
 from organizations.audit import audit_event_record
 
 from .choices import BulkFileFormat, BulkJobStatus, OnDuplicate, PredictionKind, PredictionSource
+from .ids import uuid7_hex_batch
 from .models import BulkJob, BulkJobChunk, Prediction
 
 logger = logging.getLogger(__name__)
@@ -410,18 +411,23 @@ class ParsedChunk:
     """A validated chunk: row keys, the numeric statement, and per-row errors (position in chunk → errors)."""
 
     frame: pd.DataFrame
-    symbol: pd.Series
-    name: pd.Series
-    sector: pd.Series
+    symbol: np.ndarray  # object arrays by position (upper-case symbol; name and sector "" when not given)
+    name: np.ndarray
+    sector: np.ndarray
     year: np.ndarray
     quarter: np.ndarray
     numeric: pd.DataFrame
     valid: np.ndarray
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # (position, field, message), row order
     # Filled by ``prepare_chunk`` (work that depends on nothing stored): the financials JSON per position (None for
-    # invalid rows) and, for annual files, the scores of the valid rows (indexed by position).
+    # invalid rows) and, for annual files, the scores of the valid rows (indexed by position) and their components'
+    # JSON per position.
     financial_json: np.ndarray | None = None
     scores: pd.DataFrame | None = None
+    component_json: np.ndarray | None = None
+    # The layer of each valid row (-1 for invalid rows): a (symbol, period) key repeated inside the chunk is layer 0
+    # at its first occurrence, layer 1 at the next, … (a symbol is one company of the organization).
+    layer: np.ndarray | None = None
 
 
 def parse_chunk(frame: pd.DataFrame, kind: str) -> ParsedChunk:
@@ -508,9 +514,9 @@ def parse_chunk(frame: pd.DataFrame, kind: str) -> ParsedChunk:
     errors.sort(key=lambda e: (e[0], order.get(e[1], 99)))
     return ParsedChunk(
         frame=frame,
-        symbol=symbol.reset_index(drop=True),
-        name=name.reset_index(drop=True),
-        sector=sector.reset_index(drop=True),
+        symbol=symbol.to_numpy(dtype=object),
+        name=name.to_numpy(dtype=object),
+        sector=sector.to_numpy(dtype=object),
         year=np.where(np.isnan(year), 0, year).astype(np.int64),
         quarter=np.where(np.isnan(quarter), 0, quarter).astype(np.int64),
         numeric=numeric,
@@ -521,18 +527,23 @@ def parse_chunk(frame: pd.DataFrame, kind: str) -> ParsedChunk:
 
 def prepare_chunk(frame: pd.DataFrame, kind: str) -> ParsedChunk:
     """``parse_chunk`` plus the work that depends on nothing stored: the financials JSON of the valid rows and, for
-    annual files, their scores (a quarterly score depends on the quarters on file, so it waits for the chunk's
-    transaction). Pure computation on the file, no database: it can run ahead in a helper thread."""
+    annual files, their scores and components JSON (a quarterly score depends on the quarters on file, so it waits
+    for the chunk's transaction). Pure computation on the file, no database: it can run ahead in a helper thread."""
     parsed = parse_chunk(frame, kind)
     valid = np.flatnonzero(parsed.valid)
     parsed.financial_json = np.full(len(frame), None, dtype=object)
+    parsed.layer = np.full(len(frame), -1)
     if len(valid):
+        keys = pd.DataFrame({"symbol": parsed.symbol[valid], "year": parsed.year[valid], "q": parsed.quarter[valid]})
+        parsed.layer[valid] = keys.groupby(["symbol", "year", "q"], sort=False).cumcount().to_numpy()
         statements = parsed.numeric.iloc[valid]
         parsed.financial_json[valid] = _json_lines(statements, drop_nulls=True)
         if kind == PredictionKind.ANNUAL:
             scores = mlcore.score_frame(statements.reset_index(drop=True), kind)
             scores.index = valid
             parsed.scores = scores
+            parsed.component_json = np.full(len(frame), None, dtype=object)
+            parsed.component_json[valid] = _json_lines(_components(scores))
     return parsed
 
 
@@ -568,7 +579,7 @@ def _json_lines(frame: pd.DataFrame, *, drop_nulls: bool = False) -> list[str]:
     if frame.empty:
         return []
     text = frame.to_json(orient="records", lines=True, double_precision=JSON_DECIMALS)
-    if drop_nulls:
+    if drop_nulls and ":null" in text:  # the regex costs a third of the rendering: only when there is a null
         text = _NULL_MEMBER.sub("", text).replace(",}", "}")
     return text.splitlines()
 
@@ -580,19 +591,15 @@ def _db_uuid(value) -> str | None:
     return str(value) if connection.vendor == "postgresql" else value.hex
 
 
-def _new_ids(count: int) -> list[str]:
-    """``count`` random (version 4) UUIDs as 32 hex digits, the form both PostgreSQL and SQLite columns accept;
-    made in one go (``uuid.uuid4()`` per row costs more than the rest of a row's Python work)."""
-    raw = np.frombuffer(os.urandom(16 * count), dtype=np.uint8).reshape(count, 16).copy()
-    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
-    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    digits = raw.tobytes().hex()
-    return [digits[i : i + 32] for i in range(0, 32 * count, 32)]
-
-
 def _batched(items: list, size: int = LOOKUP_BATCH) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _array_literal(values: list[str]) -> str:
+    """A PostgreSQL array literal of text values: ONE query parameter for thousands of ids or symbols (psycopg's
+    client-side binding quotes every element of a list parameter, and every value of an ``IN (…)``, in Python)."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
 def _company_ids(job: BulkJob, symbols: list[str]) -> dict[str, str]:
@@ -604,7 +611,7 @@ def _company_ids(job: BulkJob, symbols: list[str]) -> dict[str, str]:
                 cursor.execute(
                     f"SELECT symbol, id FROM {Company._meta.db_table} "  # noqa: S608
                     "WHERE organization_id = %s AND symbol = ANY(%s::varchar[])",
-                    [job.organization_id, batch],
+                    [job.organization_id, _array_literal(batch)],
                 )
                 rows = cursor.fetchall()
         else:
@@ -633,7 +640,7 @@ def _insert_companies_postgresql(job: BulkJob, symbols: list[str], names: list[s
         value = model_field.get_db_prep_save(model_field.pre_save(template, add=True), connection)
         selects.append(f"%s::{model_field.db_type(connection)}")
         params.append(value)
-    arrays = [[uuid.UUID(i) for i in _new_ids(len(symbols))], symbols, names, sectors]
+    arrays = [_array_literal(values) for values in (uuid7_hex_batch(len(symbols)), symbols, names, sectors)]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Company._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(selects)} "  # noqa: S608
@@ -646,37 +653,31 @@ def _insert_companies_postgresql(job: BulkJob, symbols: list[str], names: list[s
 def _companies_for(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray) -> dict[str, str]:
     """Symbol → company id (``str``) for the rows at ``positions``; missing companies created in bulk (first row's
     name and sector)."""
-    symbols = list(pd.unique(parsed.symbol.iloc[positions].to_numpy(dtype=object)))
-    found = _company_ids(job, symbols)
-    missing = [s for s in symbols if s not in found]
+    first_position: dict[str, int] = {}  # symbol → its first row, in order of first appearance
+    for symbol, position in zip(parsed.symbol[positions].tolist(), positions.tolist(), strict=True):
+        first_position.setdefault(symbol, position)
+    found = _company_ids(job, list(first_position))
+    missing = [s for s in first_position if s not in found]
     if missing:
-        first = pd.DataFrame({"symbol": parsed.symbol.iloc[positions].to_numpy(), "pos": positions}).drop_duplicates(
-            "symbol"
-        )
-        first = first[first["symbol"].isin(missing)]
+        names = [parsed.name[first_position[s]] or s for s in missing]
+        sectors = [parsed.sector[first_position[s]] for s in missing]
         if connection.vendor == "postgresql":
-            names = parsed.name.iloc[first["pos"].to_numpy()].to_numpy(dtype=object)
-            sectors = parsed.sector.iloc[first["pos"].to_numpy()].to_numpy(dtype=object)
-            chosen = first["symbol"].tolist()
-            _insert_companies_postgresql(
-                job, chosen, [n or s for n, s in zip(names, chosen, strict=True)], sectors.tolist()
+            _insert_companies_postgresql(job, missing, names, sectors)
+        else:
+            Company.objects.bulk_create(
+                [
+                    Company(
+                        organization_id=job.organization_id,
+                        symbol=symbol,
+                        name=name,
+                        sector=sector,
+                        created_by_id=job.created_by_id,
+                    )
+                    for symbol, name, sector in zip(missing, names, sectors, strict=True)
+                ],
+                batch_size=2_000,
+                ignore_conflicts=True,
             )
-            found.update(_company_ids(job, missing))
-            return found
-        Company.objects.bulk_create(
-            [
-                Company(
-                    organization_id=job.organization_id,
-                    symbol=symbol,
-                    name=parsed.name.iat[pos] or symbol,
-                    sector=parsed.sector.iat[pos],
-                    created_by_id=job.created_by_id,
-                )
-                for symbol, pos in zip(first["symbol"], first["pos"], strict=True)
-            ],
-            batch_size=2_000,
-            ignore_conflicts=True,
-        )
         found.update(_company_ids(job, missing))
     return found
 
@@ -686,9 +687,19 @@ def _existing_predictions(job: BulkJob, company_ids: list, years: np.ndarray) ->
     existing: dict[tuple, tuple] = {}
     year_set = sorted({int(y) for y in years})
     for batch in _batched(company_ids):
-        rows = Prediction.objects.filter(
-            organization_id=job.organization_id, kind=job.kind, company_id__in=batch, reporting_year__in=year_set
-        ).values_list("company_id", "reporting_year", "reporting_quarter", "id", "bulk_job_id")
+        if connection.vendor == "postgresql":  # one array parameter instead of thousands of quoted values
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT company_id, reporting_year, reporting_quarter, id, bulk_job_id "  # noqa: S608
+                    f"FROM {Prediction._meta.db_table} WHERE organization_id = %s AND kind = %s "
+                    "AND company_id = ANY(%s::uuid[]) AND reporting_year = ANY(%s::smallint[])",
+                    [job.organization_id, job.kind, _array_literal(batch), year_set],
+                )
+                rows = cursor.fetchall()
+        else:
+            rows = Prediction.objects.filter(
+                organization_id=job.organization_id, kind=job.kind, company_id__in=batch, reporting_year__in=year_set
+            ).values_list("company_id", "reporting_year", "reporting_quarter", "id", "bulk_job_id")
         for company_id, year, quarter, prediction_id, bulk_job_id in rows:
             existing[(str(company_id), year, quarter or 0)] = (prediction_id, bulk_job_id)
     return existing
@@ -722,29 +733,33 @@ class LayerResult:
     company_ids: set
 
 
-def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, company_of: dict[str, Any]) -> LayerResult:
-    """Score and store the rows at ``positions`` (valid rows whose (company, period) keys are distinct)."""
+def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, companies: np.ndarray) -> LayerResult:
+    """Score and store the rows at ``positions`` (valid rows whose (company, period) keys are distinct);
+    ``companies`` holds the company id of every position of the chunk."""
     count = len(positions)
     status = np.full(count, "f", dtype=object)
     probability = np.full(count, np.nan)
     messages: dict[int, str] = {}
-    company_ids = [company_of[s] for s in parsed.symbol.iloc[positions]]
+    company_ids = companies[positions].tolist()
     years = parsed.year[positions]
     quarters = parsed.quarter[positions]
     existing = _existing_predictions(job, list(set(company_ids)), years)
 
-    create = np.zeros(count, dtype=bool)
+    create = np.ones(count, dtype=bool)
+    update = np.zeros(count, dtype=bool)
     update_ids: list[Any] = [None] * count
-    for i, key in enumerate(zip(company_ids, years.tolist(), quarters.tolist(), strict=True)):
-        found = existing.get(key)
-        if found is None:
-            create[i] = True
-        elif job.on_duplicate == OnDuplicate.UPDATE:
-            update_ids[i] = found[0]
-        else:
-            status[i] = "s" if job.on_duplicate == OnDuplicate.SKIP else "f"
-            messages[i] = MSG_EARLIER_ROW if found[1] == job.pk else MSG_EXISTS
-    update = np.array([u is not None for u in update_ids], dtype=bool)
+    if existing:
+        for i, key in enumerate(zip(company_ids, years.tolist(), quarters.tolist(), strict=True)):
+            found = existing.get(key)
+            if found is None:
+                continue
+            create[i] = False
+            if job.on_duplicate == OnDuplicate.UPDATE:
+                update[i] = True
+                update_ids[i] = found[0]
+            else:
+                status[i] = "s" if job.on_duplicate == OnDuplicate.SKIP else "f"
+                messages[i] = MSG_EARLIER_ROW if found[1] == job.pk else MSG_EXISTS
     write = create | update
     if not write.any():
         return LayerResult(status, probability, messages, set())
@@ -778,75 +793,109 @@ def _write_layer(job: BulkJob, parsed: ParsedChunk, positions: np.ndarray, compa
     if not len(rows):
         return LayerResult(status, probability, messages, set())
 
-    member_columns = [c for c in scores.columns if c.startswith("component_")]
-    components = scores.loc[ok, member_columns].rename(columns=lambda c: c.removeprefix("component_"))
-    now = timezone.now()
     version = mlcore.model_version(job.kind)
-    company_keys = {company_id: _db_uuid(company_id) for company_id in set(company_ids)}
-    organization_id = _db_uuid(job.organization_id)
-    created_by_id = _db_uuid(job.created_by_id)
-    job_id = _db_uuid(job.pk)
-    if parsed.financial_json is not None:
-        financial_json = parsed.financial_json[positions[write][ok]].tolist()
+    written = positions[write][ok]  # chunk positions of the rows written
+    if parsed.component_json is not None:  # annual: rendered ahead by prepare_chunk
+        component_json = parsed.component_json[written].tolist()
     else:
-        financial_json = _json_lines(numeric[ok], drop_nulls=True)
-    component_json = _json_lines(components)
-    probabilities = scores["probability"].to_numpy()[ok]
-    risk_levels = scores["risk_level"].to_numpy()[ok]
-    ratings = scores["rating"].to_numpy()[ok]
-    bases = annualization[ok] if annualization is not None else [None] * len(rows)
-
-    new_rows, changed_rows = [], []
-    fresh_ids = iter(_new_ids(int(create[rows].sum())))
-    new_ids = []
-    for j, i in enumerate(rows.tolist()):
-        values = (
-            financial_json[j],
-            float(probabilities[j]),
-            risk_levels[j],
-            ratings[j],
-            version,
-            component_json[j],
-            bases[j],
-            job_id,
-            now,
+        component_json = _json_lines(_components(scores.loc[ok]))
+    values = PredictionColumns(
+        varying={
+            "financials": parsed.financial_json[written].tolist(),
+            "probability": scores["probability"].to_numpy()[ok].tolist(),
+            "risk_level": scores["risk_level"].to_numpy()[ok].tolist(),
+            "rating": scores["rating"].to_numpy()[ok].tolist(),
+            "components": component_json,
+            "annualization": annualization[ok].tolist() if annualization is not None else [None] * len(rows),
+        },
+        constant={"model_version": version, "bulk_job_id": _db_uuid(job.pk), "updated_at": timezone.now()},
+    )
+    new = create[rows]
+    new_ids = uuid7_hex_batch(int(new.sum()))
+    company_keys = {company_id: _db_uuid(company_id) for company_id in set(company_ids)}
+    inserted = _insert_predictions(
+        PredictionColumns(
+            varying={
+                "id": new_ids,
+                "company_id": [company_keys[company_ids[i]] for i in rows[new].tolist()],
+                "reporting_year": years[rows[new]].tolist(),
+                **({"reporting_quarter": quarters[rows[new]].tolist()} if job.kind == PredictionKind.QUARTERLY else {}),
+                **values.take(new).varying,
+            },
+            constant={
+                **({} if job.kind == PredictionKind.QUARTERLY else {"reporting_quarter": None}),
+                **values.constant,
+                "organization_id": _db_uuid(job.organization_id),
+                "kind": job.kind,
+                "source": PredictionSource.BULK,
+                "created_by_id": _db_uuid(job.created_by_id),
+                "created_at": values.constant["updated_at"],
+            },
         )
-        if create[i]:
-            prediction_id = next(fresh_ids)
-            new_ids.append(prediction_id)
-            new_rows.append(
-                (
-                    prediction_id,
-                    organization_id,
-                    company_keys[company_ids[i]],
-                    job.kind,
-                    int(years[i]),
-                    int(quarters[i]) if job.kind == PredictionKind.QUARTERLY else None,
-                    *values,
-                    PredictionSource.BULK,
-                    created_by_id,
-                    now,
-                )
-            )
-        else:
-            changed_rows.append((_db_uuid(update_ids[i]), *values))
-    inserted = _insert_predictions(new_rows, new_ids)
-    updated = _update_predictions(changed_rows)
-    new_index = 0
-    for j, i in enumerate(rows.tolist()):
-        probability[i] = probabilities[j]
-        if create[i]:
-            landed = new_ids[new_index] in inserted
-            new_index += 1
-            status[i] = "c" if landed else ("s" if job.on_duplicate == OnDuplicate.SKIP else "f")
-            if not landed:  # written concurrently by another request since the lookup
-                messages[i] = MSG_EXISTS
-        else:
-            status[i] = "u" if _db_uuid(update_ids[i]) in updated else "s"
-            if status[i] == "s":
-                messages[i] = "The existing prediction was deleted while the job ran."
+    )
+    changed = values.take(~new)
+    changed.varying = {"id": [_db_uuid(update_ids[i]) for i in rows[~new].tolist()], **changed.varying}
+    updated = _update_predictions(changed)
+
+    probability[rows] = scores["probability"].to_numpy()[ok]
+    new_positions = rows[new]
+    landed = np.array([prediction_id in inserted for prediction_id in new_ids], dtype=bool)
+    status[new_positions[landed]] = "c"
+    for i in new_positions[~landed].tolist():  # written concurrently by another request since the lookup
+        status[i] = "s" if job.on_duplicate == OnDuplicate.SKIP else "f"
+        messages[i] = MSG_EXISTS
+    for i, prediction_id in zip(rows[~new].tolist(), changed.varying["id"], strict=True):
+        status[i] = "u" if prediction_id in updated else "s"
+        if status[i] == "s":
+            messages[i] = "The existing prediction was deleted while the job ran."
     touched = {company_ids[i] for i in rows.tolist()}
     return LayerResult(status, probability, messages, touched)
+
+
+def _components(scores: pd.DataFrame) -> pd.DataFrame:
+    """The ensemble members' probabilities of ``scores`` (``component_<member>`` columns), named by member."""
+    members = [c for c in scores.columns if c.startswith("component_")]
+    return scores[members].rename(columns=lambda c: c.removeprefix("component_"))
+
+
+@dataclass
+class PredictionColumns:
+    """Prediction rows to write, column by column: ``varying`` holds one value per row, ``constant`` one value
+    for every row (organization, job, timestamps, …): built without a tuple per row, and rendered for ``COPY``
+    column-wise."""
+
+    varying: dict[str, list]
+    constant: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(next(iter(self.varying.values()), []))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*self.varying, *self.constant)
+
+    def take(self, mask: np.ndarray) -> PredictionColumns:
+        """The rows where ``mask`` is true."""
+        if mask.all():
+            return PredictionColumns(dict(self.varying), dict(self.constant))
+        picked = np.flatnonzero(mask).tolist()
+        return PredictionColumns(
+            {name: [values[i] for i in picked] for name, values in self.varying.items()}, dict(self.constant)
+        )
+
+    def rows(self, names: tuple[str, ...]) -> list[tuple]:
+        """One tuple per row with the values of ``names`` in that order (the SQLite path)."""
+        count = len(self)
+        columns = [self.varying[n] if n in self.varying else [self.constant[n]] * count for n in names]
+        return list(zip(*columns, strict=True))
+
+    def copy_text(self) -> str:
+        """The rows in ``COPY … FROM STDIN`` text format, columns in the order of ``names``."""
+        if not len(self):
+            return ""
+        suffix = "".join("\t" + _copy_field(value) for value in self.constant.values()) + "\n"
+        cells = [_copy_column(values) for values in self.varying.values()]
+        return "".join([line + suffix for line in map("\t".join, zip(*cells, strict=True))])
 
 
 PREDICTION_VALUE_COLUMNS = (  # ratios and drivers are left empty: the first retrieval fills them
@@ -859,18 +908,6 @@ PREDICTION_VALUE_COLUMNS = (  # ratios and drivers are left empty: the first ret
     "annualization",
     "bulk_job_id",
     "updated_at",
-)
-PREDICTION_INSERT_COLUMNS = (
-    "id",
-    "organization_id",
-    "company_id",
-    "kind",
-    "reporting_year",
-    "reporting_quarter",
-    *PREDICTION_VALUE_COLUMNS,
-    "source",
-    "created_by_id",
-    "created_at",
 )
 
 
@@ -894,11 +931,13 @@ def _copy_field(value) -> str:
 _COPY_SPECIAL = ("\\", "\t", "\n", "\r")
 
 
-def _copy_column(values: tuple) -> list[str] | tuple:
-    """One column in COPY text format, converted column-wise: text columns without special characters (ids, JSON of
-    numbers) are taken as they are; other values are rendered once per distinct value (most columns of a chunk are
+def _copy_column(values: list) -> list[str]:
+    """One column in COPY text format, converted column-wise: numbers and text without special characters (ids, JSON
+    of numbers) are taken as they are; other values are rendered once per distinct value (most columns of a chunk are
     constant) or one by one."""
     kinds = set(map(type, values))
+    if kinds <= {int, float}:  # never escaped; str() of a float is its shortest round-trip repr
+        return list(map(str, values))
     if kinds == {str}:
         joined = "".join(values)
         if not any(special in joined for special in _COPY_SPECIAL):
@@ -911,30 +950,22 @@ def _copy_column(values: tuple) -> list[str] | tuple:
     return [_copy_field(value) for value in values]
 
 
-def _copy_text(rows: list[tuple]) -> str:
-    """Rows in COPY text format: one string, sent in a few large writes instead of one call per row."""
-    if not rows:
-        return ""
-    columns = [_copy_column(column) for column in zip(*rows, strict=True)]
-    return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
-
-
-def _insert_predictions(rows: list[tuple], ids: list[str]) -> set[str]:
-    """Insert new predictions, ignoring rows that conflict with one stored meanwhile; returns the ids (32 hex digits,
-    as in ``rows``) that landed."""
-    if not rows:
+def _insert_predictions(rows: PredictionColumns) -> set[str]:
+    """Insert new predictions (``rows`` with an ``id`` column of 32 hex digits), ignoring rows that conflict with one
+    stored meanwhile; returns the ids that landed."""
+    if not len(rows):
         return set()
     table = Prediction._meta.db_table
-    columns = ", ".join(PREDICTION_INSERT_COLUMNS)
+    columns = ", ".join(rows.names)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            text = _copy_text(rows)
+            text = rows.copy_text()
             # Fast path: COPY straight into the table. A row stored meanwhile by another request makes the whole
             # COPY fail on the unique constraint: then load a staging table and insert with ON CONFLICT DO NOTHING.
             try:
                 with transaction.atomic(), cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                     copy.write(text)
-                return set(ids)
+                return set(rows.varying["id"])
             except (IntegrityError, _DriverIntegrityError):
                 pass
             cursor.execute(
@@ -949,31 +980,38 @@ def _insert_predictions(rows: list[tuple], ids: list[str]) -> set[str]:
                 "ON CONFLICT DO NOTHING RETURNING id"
             )
             return {row[0].hex for row in cursor.fetchall()}
-        placeholders = ", ".join(["%s"] * len(PREDICTION_INSERT_COLUMNS))
-        timestamp = connection.ops.adapt_datetimefield_value(rows[0][-1])  # one "now" for the whole batch
-        updated_at = PREDICTION_INSERT_COLUMNS.index("updated_at")
-        adapted = [(*row[:updated_at], timestamp, *row[updated_at + 1 : -1], timestamp) for row in rows]
+        placeholders = ", ".join(["%s"] * len(rows.names))
         cursor.executemany(
             f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
-            adapted,
+            _sqlite_timestamps(rows).rows(rows.names),
         )
     landed: set[str] = set()
-    for batch in _batched(ids):
+    for batch in _batched(rows.varying["id"]):
         landed.update(p.hex for p in Prediction.objects.filter(id__in=batch).values_list("id", flat=True))
     return landed
 
 
+def _sqlite_timestamps(rows: PredictionColumns) -> PredictionColumns:
+    """The constant timestamps in SQLite's stored form (one "now" for the whole batch)."""
+    constant = {
+        name: connection.ops.adapt_datetimefield_value(value) if isinstance(value, dt.datetime) else value
+        for name, value in rows.constant.items()
+    }
+    return PredictionColumns(rows.varying, constant)
+
+
 _UPDATE_STAGE_COLUMNS = (
-    "id uuid, financials jsonb, probability double precision, risk_level varchar(10), "
-    "rating varchar(4), model_version varchar(64), components jsonb, annualization varchar(3), bulk_job_id uuid, "
+    "id uuid, financials json, probability double precision, risk_level varchar(10), "
+    "rating varchar(4), model_version varchar(64), components json, annualization varchar(3), bulk_job_id uuid, "
     "updated_at timestamptz"
 )
 
 
-def _update_predictions(rows: list[tuple]) -> set[str]:
-    """Re-score existing predictions in place, set-based (ratios and drivers cleared: computed again on first view).
-    Returns the ids updated (a prediction deleted meanwhile is not)."""
-    if not rows:
+def _update_predictions(rows: PredictionColumns) -> set[str]:
+    """Re-score existing predictions in place (``rows``: an ``id`` column and ``PREDICTION_VALUE_COLUMNS``),
+    set-based (ratios and drivers cleared: computed again on first view). Returns the ids updated (a prediction
+    deleted meanwhile is not)."""
+    if not len(rows):
         return set()
     table = Prediction._meta.db_table
     with connection.cursor() as cursor:
@@ -983,9 +1021,9 @@ def _update_predictions(rows: list[tuple]) -> set[str]:
                 "ON COMMIT DELETE ROWS"
             )
             cursor.execute("TRUNCATE bulk_prediction_update_stage")
-            columns = ", ".join(("id", *PREDICTION_VALUE_COLUMNS))
+            columns = ", ".join(rows.names)
             with cursor.cursor.copy(f"COPY bulk_prediction_update_stage ({columns}) FROM STDIN") as copy:
-                copy.write(_copy_text(rows))
+                copy.write(rows.copy_text())
             assignments = ", ".join(f"{c} = s.{c}" for c in PREDICTION_VALUE_COLUMNS)
             cursor.execute(
                 f"UPDATE {table} AS p SET {assignments}, ratios = NULL, drivers = NULL "  # noqa: S608
@@ -993,13 +1031,12 @@ def _update_predictions(rows: list[tuple]) -> set[str]:
             )
             return {str(row[0]) for row in cursor.fetchall()}
         assignments = ", ".join(f"{c} = %s" for c in PREDICTION_VALUE_COLUMNS)
-        timestamp = connection.ops.adapt_datetimefield_value(rows[0][-1])
         cursor.executemany(
             f"UPDATE {table} SET {assignments}, ratios = NULL, drivers = NULL WHERE id = %s",  # noqa: S608
-            [(*row[1:-1], timestamp, row[0]) for row in rows],
+            _sqlite_timestamps(rows).rows((*PREDICTION_VALUE_COLUMNS, "id")),
         )
     # SQLite holds the database write lock for the whole chunk transaction: the rows looked up are all still there
-    return {row[0] for row in rows}
+    return set(rows.varying["id"])
 
 
 def company_summaries_refresh_bulk(*, company_ids: list) -> int:
@@ -1014,6 +1051,8 @@ def company_summaries_refresh_bulk(*, company_ids: list) -> int:
     count = predictions.values("company").annotate(n=Count("id")).values("n")
     updated = 0
     for batch in _batched(company_ids):
+        if connection.vendor == "postgresql":  # one array parameter instead of thousands of quoted values
+            batch = RawSQL("SELECT unnest(%s::uuid[])", [_array_literal([str(c) for c in batch])])
         updated += Company.objects.filter(pk__in=batch).update(
             prediction_count=Coalesce(Subquery(count[:1]), 0),
             latest_annual_prediction_id=Subquery(annual.values("id")[:1]),
@@ -1079,19 +1118,13 @@ def _process_chunk(job: BulkJob, chunk: pd.DataFrame | ParsedChunk, attempt: int
         touched: set = set()
         if len(valid_positions):
             company_of = _companies_for(job, parsed, valid_positions)
-            keys = pd.DataFrame(
-                {
-                    "c": [company_of[s] for s in parsed.symbol.iloc[valid_positions]],
-                    "y": parsed.year[valid_positions],
-                    "q": parsed.quarter[valid_positions],
-                }
-            )
-            # a key repeated inside the chunk: the first occurrence is layer 0, the next layer 1, …; each layer sees
-            # the previous ones as stored, so duplicates follow on_duplicate exactly as across chunks
-            layer = keys.groupby(["c", "y", "q"], sort=False).cumcount().to_numpy()
-            for depth in range(int(layer.max()) + 1):
-                positions = valid_positions[layer == depth]
-                result = _write_layer(job, parsed, positions, company_of)
+            company_by_position = np.full(n, None, dtype=object)
+            company_by_position[valid_positions] = [company_of[s] for s in parsed.symbol[valid_positions].tolist()]
+            # each layer sees the previous ones as stored, so a key repeated inside the chunk follows on_duplicate
+            # exactly as across chunks
+            for depth in range(int(parsed.layer.max()) + 1):
+                positions = np.flatnonzero(parsed.layer == depth)
+                result = _write_layer(job, parsed, positions, company_by_position)
                 status[positions] = result.status
                 probability[positions] = result.probability
                 for i, message in result.messages.items():
@@ -1109,7 +1142,7 @@ def _process_chunk(job: BulkJob, chunk: pd.DataFrame | ParsedChunk, attempt: int
             row_count=n,
             outcomes={
                 "status": "".join(status.tolist()),
-                "probability": [None if np.isnan(p) else float(p) for p in probability],
+                "probability": np.where(np.isnan(probability), None, probability).tolist(),
                 "messages": {str(p): m for p, m in messages.items()},
             },
         )

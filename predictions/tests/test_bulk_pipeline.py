@@ -95,6 +95,16 @@ class BulkPipelineTests(BulkTestMixin, OrgScopedAPITestCase):
         self.assertEqual(company.latest_annual_reporting_year, 2013)
         self.assertIsNotNone(company.latest_annual_probability)
 
+    def test_company_names_and_symbols_are_stored_as_given(self):
+        # symbols and names travel to PostgreSQL as array literals: quoting characters must survive
+        names = {"NULL": "NULL", "Q.1": 'He said "hi", {ok}', "B/2": "back\\slash, comma", "C-3": ""}
+        rows = [statement_row(symbol, 2020, name=name) for symbol, name in names.items()]
+        job = self.run_file(csv_bytes(rows))
+        self.assertEqual(job.created_rows, 4)
+        stored = dict(Company.objects.filter(organization=self.org).values_list("symbol", "name"))
+        self.assertEqual(stored, {**names, "C-3": "C-3"})  # no name: the symbol
+        self.assertEqual(self.run_file(csv_bytes(rows)).skipped_rows, 4)  # found again by symbol
+
     def test_on_duplicate_skip_update_error(self):
         self.run_file(csv_bytes([statement_row("DUP", 2020), statement_row("KEEP", 2020)]))
         original = Prediction.objects.get(company__symbol="DUP")
