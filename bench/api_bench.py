@@ -572,6 +572,15 @@ def warm_models(host: str, port: int, token: str, workers: int, max_wait: float)
 # ---------------------------------------------------------------------------------------------------------------------
 # Machine and versions
 # ---------------------------------------------------------------------------------------------------------------------
+def cpu_probe_ms() -> float:
+    """A fixed piece of pure-Python work, timed (best of 5): how fast this machine's cores are right now. Shared
+    virtual machines drift (the same code measured 2x slower an hour apart here), so runs compare only when their
+    probes are close."""
+    import timeit
+
+    return round(min(timeit.repeat("sum(range(1_000_000))", number=20, repeat=5)) / 20 * 1000, 1)
+
+
 def machine_info(args) -> dict:
     cpu_model = "unknown"
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
@@ -597,9 +606,11 @@ def machine_info(args) -> dict:
         [
             PYTHON,
             "-c",
-            "import django, rest_framework, gunicorn, uvicorn, psycopg, json; "
+            "import django, rest_framework, gunicorn, uvicorn, psycopg, json, importlib.util; "
             "print(json.dumps({'django': django.get_version(), 'djangorestframework': rest_framework.VERSION, "
-            "'gunicorn': gunicorn.__version__, 'uvicorn': uvicorn.__version__, 'psycopg': psycopg.__version__}))",
+            "'gunicorn': gunicorn.__version__, 'uvicorn': uvicorn.__version__, 'psycopg': psycopg.__version__, "
+            "'http': 'httptools' if importlib.util.find_spec('httptools') else 'h11', "
+            "'loop': 'uvloop' if importlib.util.find_spec('uvloop') else 'asyncio'}))",
         ],
         dict(os.environ),
         "version probe",
@@ -626,7 +637,8 @@ def bench_configuration(args, workers: int, log_dir: Path) -> dict:
     server = Server(env, log_dir / f"gunicorn-{workers}w.log")
     result: dict = {"workers": workers, "phases": []}
     try:
-        print(f"[{workers} workers] database {args.db_name}: drop, create, migrate, set up")
+        result["cpu_probe_ms"] = cpu_probe_ms()
+        print(f"[{workers} workers] CPU probe {result['cpu_probe_ms']} ms; database {args.db_name}: set up")
         database_recreate(args.pg_admin_url, args.db_name)
         run_checked([PYTHON, "manage.py", "migrate", "--no-input", "-v", "0"], env, "migrate")
         setup = json.loads(
@@ -738,6 +750,11 @@ def render_markdown(report: dict) -> str:
                 f"- {config['workers']} workers: {config['predictions_in_database']} annual predictions in the "
                 "organization when the GET phases ran (the list query filters and sorts all of them)."
             )
+        if "cpu_probe_ms" in config:
+            out.append(
+                f"- {config['workers']} workers: CPU probe {config['cpu_probe_ms']} ms before the run (best of 5 × "
+                "`sum(range(1_000_000))`; lower is faster; compare runs only when their probes are close)."
+            )
     samples = [(c["workers"], p["name"], e) for c in report["results"] for p in c["phases"] for e in p["sample_errors"]]
     if samples:
         out += ["", "Sample error bodies:", ""]
@@ -751,7 +768,8 @@ def render_markdown(report: dict) -> str:
         f"- Load average when the bench started: {m['load_average_at_start']} (other processes on the machine are not "
         "stopped by the bench; the *other %* column shows what they and the database took)",
         f"- Python {m['python']}, Django {m['django']}, DRF {m['djangorestframework']}, gunicorn {m['gunicorn']}, "
-        f"uvicorn {m['uvicorn']} (uvicorn worker, h11), psycopg {m['psycopg']}",
+        f"uvicorn {m['uvicorn']} (uvicorn worker, {m.get('http', 'h11')}, {m.get('loop', 'asyncio')}), "
+        f"psycopg {m['psycopg']}",
         f"- PostgreSQL {m['postgresql']}, Redis {m['redis']}, both local on the same machine",
         "- The load generator (asyncio, one keep-alive connection per client, standard library only) runs on the same "
         "cores as the server, PostgreSQL and Redis.",
