@@ -13,12 +13,8 @@ def company_list(*, organization) -> QuerySet[Company]:
     return scope_to_organization(Company.objects.all(), organization)
 
 
-def company_find_by_symbol(*, organization, symbol: str, lock: bool = False) -> Company | None:
-    """The organization's company with ``symbol``; ``lock`` holds its row (``FOR NO KEY UPDATE``) until commit."""
-    companies = company_list(organization=organization).filter(symbol=symbol.strip().upper())
-    if lock:
-        companies = companies.select_for_update(no_key=True)
-    return companies.first()
+def company_find_by_symbol(*, organization, symbol: str) -> Company | None:
+    return company_list(organization=organization).filter(symbol=symbol.strip().upper()).first()
 
 
 def company_portfolio_summary(*, organization) -> dict:

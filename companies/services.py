@@ -59,14 +59,11 @@ def company_create(
 
 
 def company_get_or_create(
-    *, organization, symbol: str, name: str = "", sector: str = "", created_by=None, lock: bool = False
+    *, organization, symbol: str, name: str = "", sector: str = "", created_by=None
 ) -> tuple[Company, bool]:
-    """The organization's company with ``symbol``, created with ``name``/``sector`` when new (never overwritten).
-
-    With ``lock`` (inside a transaction) the company's row is held until commit: an existing one is read with
-    ``FOR NO KEY UPDATE``, and a new one is the transaction's own until it commits."""
+    """The organization's company with ``symbol``, created with ``name``/``sector`` when new (never overwritten)."""
     symbol = normalize_symbol(symbol)
-    existing = company_find_by_symbol(organization=organization, symbol=symbol, lock=lock)
+    existing = company_find_by_symbol(organization=organization, symbol=symbol)
     if existing is not None:
         return existing, False
     try:
@@ -79,7 +76,7 @@ def company_get_or_create(
             created_by=created_by,
         )
     except Conflict:  # created concurrently
-        return company_find_by_symbol(organization=organization, symbol=symbol, lock=lock), False
+        return company_find_by_symbol(organization=organization, symbol=symbol), False
     return company, True
 
 

@@ -9,7 +9,14 @@ queries per request. Correctness comes first:
 - Every change to a user, a membership or an organization forgets the users concerned: the signal receivers below
   for ``save``/``delete``, and ``principal_forget`` called by the services that use ``QuerySet.update``. The
   version is replaced at once and again after the transaction commits.
-- Entries expire after ``PRINCIPAL_CACHE_SECONDS`` whatever happens (a change made outside Django, say).
+- Entries expire after ``PRINCIPAL_CACHE_SECONDS`` whatever happens: a change that bypasses both (raw SQL, a
+  ``QuerySet.update`` without ``principal_forget``, a data migration's historical models) lasts at most that long.
+- Only with a cache every process shares (``ACCUNODE_PRINCIPAL_CACHE``, on when ``REDIS_URL`` is set); otherwise every
+  request reads the database, as an invalidation in one process could not reach another's in-process cache.
+
+The cached user is the app's own ``User`` instance, password hash included (simplejwt's revoke check compares it),
+in the app's own Redis, which holds sessions too and must stay private. Keys carry ``PRINCIPAL_KEY_SCHEMA`` so a
+release that changes what an entry holds never reads the previous release's entries.
 """
 
 from __future__ import annotations
@@ -17,23 +24,25 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from .models import Membership, Organization
 
-PRINCIPAL_CACHE_SECONDS = 300
+PRINCIPAL_CACHE_SECONDS = 60
+PRINCIPAL_KEY_SCHEMA = 1
 
 
 def _version_key(user_id) -> str:
-    return f"principal:ver:{user_id}"
+    return f"principal:v{PRINCIPAL_KEY_SCHEMA}:ver:{user_id}"
 
 
 def _entry_key(user_id) -> str:
-    return f"principal:{user_id}"
+    return f"principal:v{PRINCIPAL_KEY_SCHEMA}:{user_id}"
 
 
 def principal_load(user_id):
@@ -41,6 +50,8 @@ def principal_load(user_id):
 
     One cache round trip on a hit: the entry and the user's current version are read together, and an entry stored
     under another version (one written late by a request that read the database before a change) is not used."""
+    if not settings.ACCUNODE_PRINCIPAL_CACHE:
+        return _principal_from_database(user_id)
     entry_key, version_key = _entry_key(user_id), _version_key(user_id)
     found = cache.get_many([entry_key, version_key])
     version = found.get(version_key)
@@ -50,16 +61,22 @@ def principal_load(user_id):
             version = cache.get(version_key) or version
     entry = found.get(entry_key)
     if entry is None or entry[0] != version:
-        user = get_user_model().objects.filter(pk=user_id).first()
+        user = _principal_from_database(user_id)
         if user is None:
             return None
-        memberships = list(
-            Membership.objects.select_related("organization").filter(user_id=user.pk).order_by("joined_at", "pk")
-        )
-        entry = (version, user, memberships)
+        entry = (version, user, user.cached_memberships)
         cache.set(entry_key, entry, PRINCIPAL_CACHE_SECONDS)
     _, user, memberships = entry
     user.cached_memberships = memberships
+    return user
+
+
+def _principal_from_database(user_id):
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is not None:
+        user.cached_memberships = list(
+            Membership.objects.select_related("organization").filter(user_id=user.pk).order_by("joined_at", "pk")
+        )
     return user
 
 
@@ -93,7 +110,7 @@ def _membership_changed(sender, instance, **kwargs) -> None:
 
 
 @receiver(post_save, sender=Organization)
-@receiver(post_delete, sender=Organization)
+@receiver(pre_delete, sender=Organization)  # before the cascade removes the memberships that name its members
 def _organization_changed(sender, instance, **kwargs) -> None:
     principal_forget(Membership.objects.filter(organization_id=instance.pk).values_list("user_id", flat=True))
 

@@ -113,15 +113,10 @@ def prediction_quota_check(*, user) -> None:
         )
 
 
-def _resolve_company(
-    *, organization, company_ref: Mapping[str, Any] | None, company_id, created_by, lock: bool = False
-) -> Company:
-    """The company a prediction names (by id, or by symbol: found or created); ``lock`` holds its row."""
+def _resolve_company(*, organization, company_ref: Mapping[str, Any] | None, company_id, created_by) -> Company:
+    """The company a prediction names (by id, or by symbol: found or created)."""
     if company_id is not None:
-        companies = Company.objects.filter(organization=organization, id=company_id)
-        if lock:
-            companies = companies.select_for_update(no_key=True)
-        company = companies.first()
+        company = Company.objects.filter(organization=organization, id=company_id).first()
         if company is None:
             raise ValidationFailed(details={"company_id": ["No company with this id in your organization."]})
         return company
@@ -133,7 +128,6 @@ def _resolve_company(
         name=company_ref.get("name") or "",
         sector=company_ref.get("sector") or "",
         created_by=created_by,
-        lock=lock,
     )
     return company
 
@@ -214,13 +208,8 @@ def prediction_create(
     clean = _validated(financials)
     prediction_quota_check(user=created_by)
     with transaction.atomic():
-        # The company's row is held until commit: its summary is updated from what is read here (below).
         company = _resolve_company(
-            organization=organization,
-            company_ref=company_ref,
-            company_id=company_id,
-            created_by=created_by,
-            lock=True,
+            organization=organization, company_ref=company_ref, company_id=company_id, created_by=created_by
         )
         # No look-up first: the unique constraint decides (below), which also settles concurrent requests.
         result, annualization = prediction_score(
@@ -243,7 +232,9 @@ def prediction_create(
         )
         _apply_score(prediction, result, annualization)
         _insert_or_conflict(prediction)
-        _company_summary_add(prediction, company)
+        # The company's row is locked only now, after the insert: a bulk chunk inserts first and locks companies
+        # last, so taking the lock before an insert that waits on the chunk's row would deadlock with it.
+        _company_summary_add(prediction)
         audit_event_record(organization=organization, actor=created_by, action="create", target=prediction)
     transaction.on_commit(lambda: organization_data_changed(organization.pk))
     return prediction
@@ -360,19 +351,27 @@ def _period_key(kind: str, year, quarter) -> tuple[int, int]:
     return (year or 0, quarter or 0) if kind == PredictionKind.QUARTERLY else (year or 0, 0)
 
 
-def _company_summary_add(prediction: Prediction, company: Company) -> None:
-    """Fold one new prediction into its company's summary with a single ``UPDATE``.
+def _company_summary_add(prediction: Prediction) -> None:
+    """Fold one new prediction into its company's summary: a locked read and one ``UPDATE``, no full refresh.
 
-    ``company`` was read with its row locked in this transaction (``prediction_create``), so its summary fields are
-    current and concurrent writes to one company apply one after the other. The new prediction becomes the latest of
-    its kind when its period is later than the latest on file (periods are unique per company and kind: no ties).
+    The company row is locked first (``FOR NO KEY UPDATE``), so concurrent writes to one company apply one after the
+    other; the new prediction becomes the latest of its kind when its period is later than the latest on file
+    (periods are unique per company and kind, so there are no ties).
     """
     prefix = f"latest_{prediction.kind}_"
+    current = (
+        Company.objects.filter(pk=prediction.company_id)
+        .select_for_update(no_key=True)
+        .values(f"{prefix}prediction_id", f"{prefix}reporting_year", "latest_quarterly_reporting_quarter")
+        .first()
+    )
+    if current is None:
+        return
     changes: dict[str, Any] = {"prediction_count": F("prediction_count") + 1}
-    latest_quarter = company.latest_quarterly_reporting_quarter if prediction.kind == PredictionKind.QUARTERLY else 0
-    is_latest = getattr(company, f"{prefix}prediction_id") is None or _period_key(
+    latest_quarter = current["latest_quarterly_reporting_quarter"] if prediction.kind == PredictionKind.QUARTERLY else 0
+    is_latest = current[f"{prefix}prediction_id"] is None or _period_key(
         prediction.kind, prediction.reporting_year, prediction.reporting_quarter
-    ) > _period_key(prediction.kind, getattr(company, f"{prefix}reporting_year"), latest_quarter)
+    ) > _period_key(prediction.kind, current[f"{prefix}reporting_year"], latest_quarter)
     if is_latest:
         changes.update(
             {
@@ -385,7 +384,7 @@ def _company_summary_add(prediction: Prediction, company: Company) -> None:
         )
         if prediction.kind == PredictionKind.QUARTERLY:
             changes["latest_quarterly_reporting_quarter"] = prediction.reporting_quarter
-    Company.objects.filter(pk=company.pk).update(**changes)
+    Company.objects.filter(pk=prediction.company_id).update(**changes)
 
 
 _SUMMARY_COLUMNS = ("id", "reporting_year", "reporting_quarter", "probability", "risk_level", "rating")

@@ -214,6 +214,9 @@ ACCUNODE_RATE_LIMITS = {
 }
 
 # --- Product switches and limits (API.md "Limits and switches") -------------------------------------------------------
+# The principal cache (organizations.principals) needs a cache every process shares: with the in-process one, a change
+# made in one process (another gunicorn worker, a management command) could not invalidate the others' copies.
+ACCUNODE_PRINCIPAL_CACHE = env.bool("ACCUNODE_PRINCIPAL_CACHE", default=bool(REDIS_URL))
 ACCUNODE_ENABLE_BULK_UPLOAD = env.bool("ACCUNODE_ENABLE_BULK_UPLOAD", default=True)
 ACCUNODE_ENABLE_QUARTERLY_PREDICTIONS = env.bool("ACCUNODE_ENABLE_QUARTERLY_PREDICTIONS", default=True)
 ACCUNODE_MAX_PREDICTIONS_PER_USER = env.int("ACCUNODE_MAX_PREDICTIONS_PER_USER", default=1000)

@@ -22,6 +22,9 @@ LOGGING["root"]["level"] = "WARNING"
 # CI sets CELERY_BROKER_URL (real Redis, so the health check's queue probe is real), but no worker runs during the
 # suite: queued tasks execute in the test process, as in the embedded default.
 CELERY_TASK_ALWAYS_EAGER = True
+# Tests run in one process (per xdist worker), where the in-process cache is shared by every request: the principal
+# cache is on with either backend, so query budgets and invalidation are tested the same way everywhere.
+ACCUNODE_PRINCIPAL_CACHE = True
 
 # With a real Redis (CI), pytest-xdist workers must not share a Redis database: the suite clears the cache around
 # every test (django-redis flushes the whole database), which would wipe the other worker's rate-limit counters

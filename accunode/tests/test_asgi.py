@@ -11,33 +11,35 @@ from asgiref.testing import ApplicationCommunicator
 from accunode.asgi import SyncStackASGIHandler, application
 
 
-def asgi_get(path: str, headers: list[tuple[bytes, bytes]] | None = None) -> tuple[int, dict[bytes, bytes], bytes]:
+def asgi_request(
+    method: str, path: str, headers: list[tuple[bytes, bytes]] | None = None, body: bytes = b""
+) -> tuple[int, dict[bytes, bytes], bytes]:
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
         "query_string": b"",
-        "headers": [(b"host", b"localhost"), *(headers or [])],
+        "headers": [(b"host", b"localhost"), (b"content-length", str(len(body)).encode()), *(headers or [])],
         "client": ("127.0.0.1", 50000),
         "server": ("localhost", 80),
     }
 
     async def run():
         communicator = ApplicationCommunicator(application, scope)
-        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
         start = await communicator.receive_output(timeout=10)
-        body = b""
+        content = b""
         while True:
             message = await communicator.receive_output(timeout=10)
-            body += message.get("body", b"")
+            content += message.get("body", b"")
             if not message.get("more_body"):
                 break
         await communicator.wait(timeout=10)
-        return start["status"], {name.lower(): value for name, value in start["headers"]}, body
+        return start["status"], {name.lower(): value for name, value in start["headers"]}, content
 
     return asyncio.run(run())
 
@@ -49,7 +51,7 @@ def test_the_middleware_chain_is_one_synchronous_callable():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_request_runs_through_every_middleware_and_the_view():
-    status, headers, body = asgi_get("/api/v1/health", [(b"x-request-id", b"asgi-test-1")])
+    status, headers, body = asgi_request("GET", "/api/v1/health", [(b"x-request-id", b"asgi-test-1")])
     assert status == 200, body
     assert headers[b"x-request-id"] == b"asgi-test-1"  # RequestIdMiddleware ran
     assert headers[b"x-frame-options"] == b"DENY"  # Django's clickjacking middleware ran
@@ -58,7 +60,19 @@ def test_a_request_runs_through_every_middleware_and_the_view():
 
 @pytest.mark.django_db(transaction=True)
 def test_an_unknown_api_path_is_the_error_envelope():
-    status, headers, body = asgi_get("/api/v1/no-such-endpoint/")
+    status, headers, body = asgi_request("GET", "/api/v1/no-such-endpoint/")
     assert status == 404
     assert headers[b"content-type"].startswith(b"application/json")
     assert b'"not_found"' in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_post_body_reaches_the_view_and_a_refusal_is_the_envelope():
+    status, _, body = asgi_request(
+        "POST",
+        "/api/v1/auth/login/",
+        [(b"content-type", b"application/json")],
+        b'{"email": "nobody@example.com", "password": "wrong-password-123"}',
+    )
+    assert status == 401
+    assert b'"error"' in body

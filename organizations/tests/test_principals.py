@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.cache import cache
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from accunode.api.testing import OrgScopedAPITestCase
@@ -74,3 +75,37 @@ class PrincipalCacheTests(OrgScopedAPITestCase):
 
     def test_an_unknown_user_is_none(self):
         self.assertIsNone(principals.principal_load("00000000-0000-0000-0000-000000000000"))
+
+    def test_the_version_is_replaced_again_at_commit(self):
+        """Between a change and its commit, a concurrent request still reads the old rows and may cache them under
+        the version the change has just set: replacing the version once more at commit makes that entry unusable."""
+        principals.principal_load(self.viewer.pk)
+        with self.captureOnCommitCallbacks(execute=False) as callbacks:
+            membership_update_role(
+                membership=Membership.objects.get(user=self.viewer), role=Role.ANALYST, actor=self.admin
+            )
+        stale = principals._principal_from_database(self.viewer.pk)
+        stale.cached_memberships[0].role = Role.VIEWER  # what a reader outside the transaction would still see
+        version_during_transaction = cache.get(principals._version_key(self.viewer.pk))
+        cache.set(principals._entry_key(self.viewer.pk), (version_during_transaction, stale, stale.cached_memberships))
+        for callback in callbacks:
+            callback()
+        fresh = principals.principal_load(self.viewer.pk)
+        self.assertEqual([m.role for m in fresh.cached_memberships], [Role.ANALYST])
+
+    def test_a_deleted_organization_or_user_loses_access_at_once(self):
+        viewer_client, other_client = self.client_for(self.viewer), self.client_for(self.other_viewer)
+        viewer_client.get(STATS)
+        other_client.get(STATS)
+        self.other_org.delete()
+        self.assert_error(other_client.get(STATS), 403, "permission_denied")
+        self.viewer.delete()
+        self.assertEqual(viewer_client.get(STATS).status_code, 401)
+
+    @override_settings(ACCUNODE_PRINCIPAL_CACHE=False)
+    def test_without_a_shared_cache_every_request_reads_the_database(self):
+        client = self.client_for(self.viewer)
+        client.get(STATS)
+        with CaptureQueriesContext(connection) as second:
+            self.assertEqual(client.get(STATS).status_code, 200)
+        self.assertEqual(len(caller_queries(second.captured_queries)), 2)

@@ -1,9 +1,12 @@
-"""Duplicate race: two concurrent identical creates → one 201, one 409, one row (the constraint decides)."""
+"""Duplicate races: concurrent identical creates, and a single create against an open bulk chunk (the constraint
+decides; nobody deadlocks)."""
 
 import threading
+import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import F
 
 from accunode.api.testing import client_for, make_member
 from companies.models import Company
@@ -53,3 +56,63 @@ def test_concurrent_identical_creates_store_one_row(company_exists):
     assert conflict["error"]["details"]["existing_id"] == created["id"]
     assert Prediction.objects.filter(organization=organization).count() == 1
     assert Company.objects.filter(organization=organization, symbol="RACE").count() == 1
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="real concurrency needs PostgreSQL (CI sets DATABASE_URL)"
+)
+def test_a_single_create_racing_an_open_bulk_chunk_is_a_conflict_not_a_deadlock():
+    """A bulk chunk inserts its predictions first and locks their companies last (summaries). A single create of
+    the same company-year waits on the chunk's row; it must not hold the company's lock while it waits."""
+    organization = OrganizationFactory()
+    analyst = make_member(organization, Role.ANALYST)
+    company = Company.objects.create(organization=organization, symbol="DL", name="Deadlock Corp")
+    chunk_inserted = threading.Event()
+    outcome: dict = {}
+
+    def bulk_chunk():
+        try:
+            with transaction.atomic():
+                Prediction.objects.create(
+                    organization=organization,
+                    company=company,
+                    kind="annual",
+                    reporting_year=2023,
+                    financials={},
+                    probability=0.1,
+                    risk_level="LOW",
+                    rating="a",
+                    model_version="bulk",
+                    source="bulk",
+                )
+                chunk_inserted.set()
+                time.sleep(1.0)  # the single create arrives and waits on this row
+                Company.objects.select_for_update(no_key=True).filter(pk=company.pk).update(
+                    prediction_count=F("prediction_count") + 1
+                )
+            outcome["chunk"] = "committed"
+        except Exception as error:
+            outcome["chunk"] = repr(error)
+        finally:
+            connection.close()
+
+    def single_create():
+        chunk_inserted.wait(timeout=30)
+        try:
+            response = client_for(analyst).post(
+                "/api/v1/predictions/annual/", prediction_payload(symbol="DL", year=2023), format="json"
+            )
+            outcome["single"] = (response.status_code, response.json())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=bulk_chunk), threading.Thread(target=single_create)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert outcome["chunk"] == "committed"
+    status, body = outcome["single"]
+    assert status == 409, body
+    assert body["error"]["details"]["existing_id"] == str(Prediction.objects.get(company=company).pk)
