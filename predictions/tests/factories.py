@@ -7,6 +7,7 @@ import factory
 from companies.models import Company
 from mlcore.fields import EXAMPLE_FINANCIALS
 from organizations.tests.factories import OrganizationFactory
+from predictions.models import Prediction
 
 # The example statement of API.md (USD millions).
 SAMPLE_FINANCIALS = EXAMPLE_FINANCIALS
@@ -37,3 +38,20 @@ class CompanyFactory(factory.django.DjangoModelFactory):
     symbol = factory.Sequence(lambda n: f"SYM{n}")
     name = factory.Sequence(lambda n: f"Company {n}")
     sector = "Industrials"
+
+
+class PredictionFactory(factory.django.DjangoModelFactory):
+    """A stored annual prediction of a company (written directly, not scored: for admin and model tests)."""
+
+    class Meta:
+        model = Prediction
+
+    company = factory.SubFactory(CompanyFactory)
+    organization = factory.SelfAttribute("company.organization")
+    kind = "annual"
+    reporting_year = 2023
+    financials = factory.LazyFunction(sample_financials)
+    probability = 0.01
+    risk_level = "LOW"
+    rating = "bb"
+    model_version = "test"

@@ -4,22 +4,11 @@ from accunode.api.testing import AdminScopingTestMixin, OrgScopedAPITestCase
 from organizations.audit import audit_event_record
 from organizations.models import AuditEvent
 from predictions.models import Prediction
-from predictions.tests.factories import CompanyFactory, sample_financials
+from predictions.tests.factories import CompanyFactory, PredictionFactory
 
 
 def stored_prediction(organization, symbol):
-    company = CompanyFactory(organization=organization, symbol=symbol)
-    return Prediction.objects.create(
-        organization=organization,
-        company=company,
-        kind="annual",
-        reporting_year=2023,
-        financials=sample_financials(),
-        probability=0.01,
-        risk_level="LOW",
-        rating="bb",
-        model_version="test",
-    )
+    return PredictionFactory(company=CompanyFactory(organization=organization, symbol=symbol))
 
 
 class PredictionAdminScopingTests(AdminScopingTestMixin, OrgScopedAPITestCase):

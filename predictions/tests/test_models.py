@@ -11,7 +11,7 @@ from django.db import connection
 from predictions.choices import PredictionKind
 from predictions.ids import uuid7, uuid7_hex_batch
 from predictions.models import Prediction
-from predictions.tests.factories import CompanyFactory, sample_financials
+from predictions.tests.factories import CompanyFactory, PredictionFactory, sample_financials
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="column types of PostgreSQL (CI sets DATABASE_URL)"
@@ -19,17 +19,7 @@ postgresql_only = pytest.mark.skipif(
 
 
 def _prediction(*, company, organization) -> Prediction:
-    return Prediction(
-        organization=organization,
-        company=company,
-        kind=PredictionKind.ANNUAL,
-        reporting_year=2023,
-        financials=sample_financials(),
-        probability=0.1,
-        risk_level="LOW",
-        rating="bbb",
-        model_version="test",
-    )
+    return PredictionFactory.build(company=company, organization=organization, probability=0.1, rating="bbb")
 
 
 @pytest.mark.django_db
