@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from accunode.api.exceptions import Conflict, NotFound, ValidationFailed
 from accunode.api.ratelimit import enforce_rate_limit
 from accunode.api.schema import error_responses
+from accunode.api.streaming import streaming_content_for
 from accunode.logging import request_id_var
 from organizations.choices import Role
 from organizations.scoping import OrgScopedAPIMixin
@@ -186,6 +187,8 @@ class BulkJobViewSet(OrgScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
             raise Conflict("The job has not ended yet; its results are available once it does.")
         stem = job.file_name.rsplit(".", 1)[0] or "bulk"
         safe_stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in stem)[:80]
-        response = StreamingHttpResponse(bulk.iter_results_csv(job), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(
+            streaming_content_for(request, bulk.iter_results_csv(job)), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = f'attachment; filename="{safe_stem}-results.csv"'
         return response

@@ -14,6 +14,13 @@ from accunode.asgi import SyncStackASGIHandler, application
 def asgi_request(
     method: str, path: str, headers: list[tuple[bytes, bytes]] | None = None, body: bytes = b""
 ) -> tuple[int, dict[bytes, bytes], bytes]:
+    status, response_headers, parts = asgi_request_parts(method, path, headers, body)
+    return status, response_headers, b"".join(parts)
+
+
+def asgi_request_parts(
+    method: str, path: str, headers: list[tuple[bytes, bytes]] | None = None, body: bytes = b""
+) -> tuple[int, dict[bytes, bytes], list[bytes]]:
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -32,14 +39,15 @@ def asgi_request(
         communicator = ApplicationCommunicator(application, scope)
         await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
         start = await communicator.receive_output(timeout=10)
-        content = b""
+        parts = []
         while True:
             message = await communicator.receive_output(timeout=10)
-            content += message.get("body", b"")
+            if message.get("body"):
+                parts.append(message["body"])
             if not message.get("more_body"):
                 break
         await communicator.wait(timeout=10)
-        return start["status"], {name.lower(): value for name, value in start["headers"]}, content
+        return start["status"], {name.lower(): value for name, value in start["headers"]}, parts
 
     return asyncio.run(run())
 
@@ -76,3 +84,42 @@ def test_a_post_body_reaches_the_view_and_a_refusal_is_the_envelope():
     )
     assert status == 401
     assert b'"error"' in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_results_file_is_streamed_part_by_part(tmp_path, settings, recwarn):
+    """Under ASGI a synchronous iterator would be read whole into memory before the first byte is sent."""
+    from django.core.files.base import ContentFile
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from accunode.api.testing import make_member
+    from organizations.choices import Role
+    from organizations.tests.factories import OrganizationFactory
+    from predictions import bulk
+    from predictions.tests.bulk_files import csv_bytes, statement_row
+
+    settings.MEDIA_ROOT = tmp_path
+    organization = OrganizationFactory()
+    analyst = make_member(organization, Role.ANALYST)
+    rows = [statement_row(f"S{index}", 2020) for index in range(5)]
+    job = bulk.bulk_job_create(
+        organization=organization,
+        created_by=analyst,
+        kind="annual",
+        upload=ContentFile(csv_bytes(rows), name="rows.csv"),
+        file_name="rows.csv",
+        on_duplicate="skip",
+        chunk_size=2,
+    )
+    job = bulk.bulk_job_run(job.pk)
+    token = str(RefreshToken.for_user(analyst).access_token)
+
+    status, headers, parts = asgi_request_parts(
+        "GET", f"/api/v1/jobs/{job.pk}/results/", [(b"authorization", f"Bearer {token}".encode())]
+    )
+
+    assert status == 200
+    assert headers[b"content-type"].startswith(b"text/csv")
+    assert len(parts) == 3  # chunks of 2, 2 and 1 rows
+    assert b"".join(parts).decode() == "".join(bulk.iter_results_csv(job))
+    assert not [w for w in recwarn if "synchronous iterators" in str(w.message)]  # Django did not buffer it whole
