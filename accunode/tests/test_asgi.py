@@ -89,29 +89,19 @@ def test_a_post_body_reaches_the_view_and_a_refusal_is_the_envelope():
 @pytest.mark.django_db(transaction=True)
 def test_a_bulk_results_file_is_streamed_part_by_part(tmp_path, settings, recwarn):
     """Under ASGI a synchronous iterator would be read whole into memory before the first byte is sent."""
-    from django.core.files.base import ContentFile
     from rest_framework_simplejwt.tokens import RefreshToken
 
     from accunode.api.testing import make_member
     from organizations.choices import Role
     from organizations.tests.factories import OrganizationFactory
     from predictions import bulk
-    from predictions.tests.bulk_files import csv_bytes, statement_row
+    from predictions.tests.bulk_files import create_bulk_job, csv_bytes, statement_row
 
     settings.MEDIA_ROOT = tmp_path
     organization = OrganizationFactory()
     analyst = make_member(organization, Role.ANALYST)
     rows = [statement_row(f"S{index}", 2020) for index in range(5)]
-    job = bulk.bulk_job_create(
-        organization=organization,
-        created_by=analyst,
-        kind="annual",
-        upload=ContentFile(csv_bytes(rows), name="rows.csv"),
-        file_name="rows.csv",
-        on_duplicate="skip",
-        chunk_size=2,
-    )
-    job = bulk.bulk_job_run(job.pk)
+    job = bulk.bulk_job_run(create_bulk_job(organization, analyst, csv_bytes(rows), chunk_size=2).pk)
     token = str(RefreshToken.for_user(analyst).access_token)
 
     status, headers, parts = asgi_request_parts(

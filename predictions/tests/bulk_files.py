@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 
+from django.core.files.base import ContentFile
+
 from mlcore import FINANCIAL_FIELDS
+from predictions import bulk
 from predictions.tests.factories import SAMPLE_FINANCIALS
 
 ANNUAL_HEADER = ["symbol", "name", "sector", "reporting_year", *FINANCIAL_FIELDS]
@@ -48,3 +51,15 @@ def xlsx_bytes(rows: list[dict], header: list[str] | None = None) -> bytes:
 
 def read_results(content: bytes) -> list[dict]:
     return list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
+
+
+def create_bulk_job(organization, user, content: bytes, *, name="rows.csv", kind="annual", **options):
+    """A queued bulk job of ``content`` through the real service (header checks, stored file, ``BulkJob``)."""
+    return bulk.bulk_job_create(
+        organization=organization,
+        created_by=user,
+        kind=kind,
+        upload=ContentFile(content, name=name),
+        file_name=name,
+        **options,
+    )

@@ -19,7 +19,6 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
@@ -29,7 +28,7 @@ from organizations.tests.factories import OrganizationFactory
 from predictions import bulk
 from predictions.choices import BulkJobStatus
 from predictions.models import BulkJob, BulkJobChunk, Prediction
-from predictions.tests.bulk_files import csv_bytes, read_results
+from predictions.tests.bulk_files import create_bulk_job, csv_bytes, read_results
 from predictions.tests.test_bulk_pipeline import mixed_rows
 
 BROKER_URL = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL")
@@ -191,14 +190,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_every_valid_row_is_stored_once(
     analyst = make_member(organization, Role.ANALYST)
     rows, expected = mixed_rows(24_000)
     chunk_size = 1_000
-    job = bulk.bulk_job_create(
-        organization=organization,
-        created_by=analyst,
-        kind="annual",
-        upload=ContentFile(csv_bytes(rows), name="big.csv"),
-        file_name="big.csv",
-        chunk_size=chunk_size,
-    )
+    job = create_bulk_job(organization, analyst, csv_bytes(rows), name="big.csv", chunk_size=chunk_size)
     first = workers(queue)
     bulk.bulk_job_enqueue(job)  # on commit (autocommit here): sent to the queue now
     wait_for(

@@ -8,7 +8,6 @@ import io
 import time
 from unittest import mock
 
-from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.test import TransactionTestCase, override_settings
 
@@ -21,7 +20,7 @@ from predictions import bulk
 from predictions.choices import BulkJobStatus
 from predictions.models import BulkJob, BulkJobChunk, Prediction
 from predictions.services import prediction_ensure_explanation
-from predictions.tests.bulk_files import csv_bytes, read_results, statement_row, xlsx_bytes
+from predictions.tests.bulk_files import create_bulk_job, csv_bytes, read_results, statement_row, xlsx_bytes
 from predictions.tests.test_bulk_api import BulkTestMixin
 
 
@@ -47,14 +46,8 @@ def mixed_rows(count: int) -> tuple[list[dict], dict[int, tuple[str, str]]]:
 
 class BulkPipelineTests(BulkTestMixin, OrgScopedAPITestCase):
     def create_job(self, content: bytes, *, name="rows.csv", kind="annual", on_duplicate="skip", chunk_size=None):
-        return bulk.bulk_job_create(
-            organization=self.org,
-            created_by=self.analyst,
-            kind=kind,
-            upload=ContentFile(content, name=name),
-            file_name=name,
-            on_duplicate=on_duplicate,
-            chunk_size=chunk_size,
+        return create_bulk_job(
+            self.org, self.analyst, content, name=name, kind=kind, on_duplicate=on_duplicate, chunk_size=chunk_size
         )
 
     def run_file(self, content: bytes, **options):
