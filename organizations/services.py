@@ -158,8 +158,7 @@ def membership_update_role(*, membership: Membership, role: str, actor) -> Membe
         _ensure_another_admin(membership)
     membership.role = role
     if current_role != role:
-        Membership.objects.filter(pk=membership.pk).update(role=role)
-        principal_forget([membership.user_id])
+        membership.save(update_fields=["role"])  # a save, so the principal cache forgets the member (signal)
         audit_event_record(
             organization=membership.organization,
             actor=actor,
