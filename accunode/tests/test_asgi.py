@@ -21,6 +21,12 @@ def asgi_request(
 def asgi_request_parts(
     method: str, path: str, headers: list[tuple[bytes, bytes]] | None = None, body: bytes = b""
 ) -> tuple[int, dict[bytes, bytes], list[bytes]]:
+    return asyncio.run(asgi_exchange(application, method, path, headers, body))
+
+
+async def asgi_exchange(
+    app, method: str, path: str, headers: list[tuple[bytes, bytes]] | None = None, body: bytes = b""
+) -> tuple[int, dict[bytes, bytes], list[bytes]]:
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -35,26 +41,49 @@ def asgi_request_parts(
         "server": ("localhost", 80),
     }
 
-    async def run():
-        communicator = ApplicationCommunicator(application, scope)
-        await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
-        start = await communicator.receive_output(timeout=10)
-        parts = []
-        while True:
-            message = await communicator.receive_output(timeout=10)
-            if message.get("body"):
-                parts.append(message["body"])
-            if not message.get("more_body"):
-                break
-        await communicator.wait(timeout=10)
-        return start["status"], {name.lower(): value for name, value in start["headers"]}, parts
-
-    return asyncio.run(run())
+    communicator = ApplicationCommunicator(app, scope)
+    await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
+    start = await communicator.receive_output(timeout=10)
+    parts = []
+    while True:
+        message = await communicator.receive_output(timeout=10)
+        if message.get("body"):
+            parts.append(message["body"])
+        if not message.get("more_body"):
+            break
+    await communicator.wait(timeout=10)
+    return start["status"], {name.lower(): value for name, value in start["headers"]}, parts
 
 
 def test_the_middleware_chain_is_one_synchronous_callable():
     assert isinstance(application, SyncStackASGIHandler)
     assert not inspect.iscoroutinefunction(application._middleware_chain)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_next_request_reuses_the_idle_request_thread():
+    handler = SyncStackASGIHandler()
+
+    assert asyncio.run(asgi_exchange(handler, "GET", "/api/v1/health"))[0] == 200
+    (executor,) = handler._idle_executors
+    (thread,) = executor._threads
+    assert asyncio.run(asgi_exchange(handler, "GET", "/api/v1/health"))[0] == 200
+
+    assert handler._idle_executors == [executor]
+    assert executor._threads == {thread} and thread.is_alive()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_in_flight_together_run_on_different_threads_and_the_idle_ones_are_capped():
+    handler = SyncStackASGIHandler()
+    handler.max_idle_request_threads = 2
+
+    async def burst():
+        return await asyncio.gather(*(asgi_exchange(handler, "GET", "/api/v1/health") for _ in range(4)))
+
+    assert [status for status, _, _ in asyncio.run(burst())] == [200] * 4
+    assert len(handler._idle_executors) == 2
+    assert len({thread for executor in handler._idle_executors for thread in executor._threads}) == 2
 
 
 @pytest.mark.django_db(transaction=True)
