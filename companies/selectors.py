@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Avg, Count, Q, QuerySet
 
+from accunode.queries import unique_or_none
 from organizations.scoping import scope_to_organization
 
 from .models import Company
@@ -14,7 +15,7 @@ def company_list(*, organization) -> QuerySet[Company]:
 
 
 def company_find_by_symbol(*, organization, symbol: str) -> Company | None:
-    return company_list(organization=organization).filter(symbol=symbol.strip().upper()).first()
+    return unique_or_none(company_list(organization=organization).filter(symbol=symbol.strip().upper()))
 
 
 def company_portfolio_summary(*, organization) -> dict:

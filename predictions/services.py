@@ -12,7 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import F
 from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
@@ -20,6 +19,7 @@ from django.utils import timezone
 import mlcore
 from accunode.api.caching import organization_data_changed
 from accunode.api.exceptions import Conflict, PermissionDeniedError, QuotaExceeded, ValidationFailed
+from accunode.queries import unique_or_none
 from companies.models import Company
 from companies.services import company_get_or_create
 from organizations.audit import audit_event_record
@@ -116,7 +116,7 @@ def prediction_quota_check(*, user) -> None:
 def _resolve_company(*, organization, company_ref: Mapping[str, Any] | None, company_id, created_by) -> Company:
     """The company a prediction names (by id, or by symbol: found or created)."""
     if company_id is not None:
-        company = Company.objects.filter(organization=organization, id=company_id).first()
+        company = unique_or_none(Company.objects.filter(organization=organization, id=company_id))
         if company is None:
             raise ValidationFailed(details={"company_id": ["No company with this id in your organization."]})
         return company
@@ -142,7 +142,7 @@ def _existing_prediction_id(*, organization, company, kind, reporting_year, repo
     )
     if exclude_id is not None:
         queryset = queryset.exclude(id=exclude_id)
-    return queryset.values_list("id", flat=True).first()
+    return unique_or_none(queryset.values_list("id", flat=True))
 
 
 def _period_holder_id(prediction: Prediction, exclude_id=None):
@@ -347,44 +347,64 @@ def prediction_ensure_explanation(*, prediction: Prediction) -> Prediction:
     return prediction
 
 
-def _period_key(kind: str, year, quarter) -> tuple[int, int]:
-    return (year or 0, quarter or 0) if kind == PredictionKind.QUARTERLY else (year or 0, 0)
+_SUMMARY_ADD_SQL: dict[tuple[str, str], str] = {}
+
+
+def _summary_add_sql(kind: str, connection) -> str:
+    """The ``UPDATE`` that folds one new prediction of ``kind`` into its company's summary (see below)."""
+    quote = connection.ops.quote_name
+    year, quarter = quote(f"latest_{kind}_reporting_year"), quote("latest_quarterly_reporting_quarter")
+    later = f"{quote(f'latest_{kind}_prediction_id')} IS NULL OR {year} < %s"
+    if kind == PredictionKind.QUARTERLY:
+        later += f" OR ({year} = %s AND {quarter} < %s)"
+    assignments = [
+        f"{quote(column)} = CASE WHEN {later} THEN %s ELSE {quote(column)} END" for column in _summary_columns(kind)
+    ]
+    count = quote("prediction_count")
+    return (
+        f"UPDATE {quote(Company._meta.db_table)} SET {count} = {count} + 1, {', '.join(assignments)} "  # noqa: S608 - names from the model, values are parameters
+        f"WHERE {quote(Company._meta.pk.column)} = %s"
+    )
+
+
+def _summary_columns(kind: str) -> list[str]:
+    columns = [
+        f"latest_{kind}_{name}" for name in ("prediction_id", "reporting_year", "probability", "risk_level", "rating")
+    ]
+    return [*columns, "latest_quarterly_reporting_quarter"] if kind == PredictionKind.QUARTERLY else columns
 
 
 def _company_summary_add(prediction: Prediction) -> None:
-    """Fold one new prediction into its company's summary: a locked read and one ``UPDATE``, no full refresh.
+    """Fold one new prediction into its company's summary with a single ``UPDATE``, no full refresh.
 
-    The company row is locked first (``FOR NO KEY UPDATE``), so concurrent writes to one company apply one after the
-    other; the new prediction becomes the latest of its kind when its period is later than the latest on file
-    (periods are unique per company and kind, so there are no ties).
+    The new prediction becomes the latest of its kind when its period is later than the latest on file (periods are
+    unique per company and kind, so there are no ties). The comparison is part of the ``UPDATE``: it reads the row the
+    statement has locked, and on PostgreSQL a concurrent write to the same company is re-read before it applies, so
+    concurrent writes to one company fold in one after the other. The statement is written once per kind and
+    database: built by the ORM (``Case``/``When`` per column), it cost more than everything else in a prediction
+    write (``bench/api_profile.md``).
     """
-    prefix = f"latest_{prediction.kind}_"
-    current = (
-        Company.objects.filter(pk=prediction.company_id)
-        .select_for_update(no_key=True)
-        .values(f"{prefix}prediction_id", f"{prefix}reporting_year", "latest_quarterly_reporting_quarter")
-        .first()
-    )
-    if current is None:
-        return
-    changes: dict[str, Any] = {"prediction_count": F("prediction_count") + 1}
-    latest_quarter = current["latest_quarterly_reporting_quarter"] if prediction.kind == PredictionKind.QUARTERLY else 0
-    is_latest = current[f"{prefix}prediction_id"] is None or _period_key(
-        prediction.kind, prediction.reporting_year, prediction.reporting_quarter
-    ) > _period_key(prediction.kind, current[f"{prefix}reporting_year"], latest_quarter)
-    if is_latest:
-        changes.update(
-            {
-                f"{prefix}prediction_id": prediction.pk,
-                f"{prefix}reporting_year": prediction.reporting_year,
-                f"{prefix}probability": prediction.probability,
-                f"{prefix}risk_level": prediction.risk_level,
-                f"{prefix}rating": prediction.rating,
-            }
-        )
-        if prediction.kind == PredictionKind.QUARTERLY:
-            changes["latest_quarterly_reporting_quarter"] = prediction.reporting_quarter
-    Company.objects.filter(pk=prediction.company_id).update(**changes)
+    kind = prediction.kind
+    connection = connections[router.db_for_write(Company)]
+    key = (kind, connection.vendor)
+    sql = _SUMMARY_ADD_SQL.get(key) or _SUMMARY_ADD_SQL.setdefault(key, _summary_add_sql(kind, connection))
+    later_params = [prediction.reporting_year]
+    if kind == PredictionKind.QUARTERLY:
+        later_params += [prediction.reporting_year, prediction.reporting_quarter]
+    values = [
+        prediction.pk,
+        prediction.reporting_year,
+        prediction.probability,
+        prediction.risk_level,
+        prediction.rating,
+        prediction.reporting_quarter,
+    ]
+    params = []
+    for column, value in zip(_summary_columns(kind), values, strict=False):
+        params += [*later_params, Company._meta.get_field(column).get_db_prep_value(value, connection)]
+    params.append(Company._meta.pk.get_db_prep_value(prediction.company_id, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 _SUMMARY_COLUMNS = ("id", "reporting_year", "reporting_quarter", "probability", "risk_level", "rating")

@@ -58,14 +58,16 @@ def test_incremental_summary_equals_full_refresh_in_any_order():
         ("quarterly", 2023, 4, {}),
         ("quarterly", 2024, 1, {"revenue": 50.0}),
         ("quarterly", 2023, 2, {}),
+        ("quarterly", 2024, 3, {}),  # same year, later quarter: the new latest
+        ("quarterly", 2024, 2, {}),  # same year, earlier quarter: not
     ]
     for kind, year, quarter, overrides in steps:
         prediction = create(kind, year, quarter, **overrides)
         incremental = summary(prediction.company_id)
         assert incremental == recomputed(prediction.company_id), (kind, year, quarter)
     final = summary(prediction.company_id)
-    assert final["prediction_count"] == 6
+    assert final["prediction_count"] == 8
     assert final["latest_annual_reporting_year"] == 2023
-    assert (final["latest_quarterly_reporting_year"], final["latest_quarterly_reporting_quarter"]) == (2024, 1)
+    assert (final["latest_quarterly_reporting_year"], final["latest_quarterly_reporting_quarter"]) == (2024, 3)
     latest = Prediction.objects.get(company_id=prediction.company_id, kind="annual", reporting_year=2023)
     assert final["latest_annual_probability"] == latest.probability
