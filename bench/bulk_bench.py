@@ -329,7 +329,8 @@ def write_results(results: list[dict], args, info: dict[str, str], notes: list[s
         f"--naive-rows {args.naive_rows}`",
         "",
     ]
-    RESULTS.write_text("\n".join(lines))
+    if not args.no_write:
+        RESULTS.write_text("\n".join(lines))
     print("\n".join(lines))
 
 
@@ -339,6 +340,7 @@ def main() -> None:
     parser.add_argument("--big-mb", type=float, default=50.0)
     parser.add_argument("--naive-rows", type=int, default=5_000)
     parser.add_argument("--no-celery", action="store_true")
+    parser.add_argument("--no-write", action="store_true", help="print, do not write bench/bulk_results.md")
     parser.add_argument("--child")
     parser.add_argument("--file")
     parser.add_argument("--queue")
@@ -367,9 +369,11 @@ def main() -> None:
         print("api …", flush=True)
         r = run_child("api", small, env)
         results.append({**r, "label": "API upload, in-process job", "goal": "≥ 20,000 rows/s (< 5 s for 100k)"})
+        print(f"    {r['seconds']:.2f} s", flush=True)
         print("command (big file) …", flush=True)
         r = run_child("command", big, env)
         results.append({**r, "label": "import_predictions, ~50 MB", "goal": "< 30 s, peak < 1 GB"})
+        print(f"    {r['seconds']:.2f} s", flush=True)
 
         if args.no_celery or not broker_available():
             notes.append(f"Celery runs skipped: no Redis broker answered at {BROKER}.")
@@ -405,6 +409,7 @@ def main() -> None:
                     r = run_child("celery", file, env, ["--queue", queue])
                     r["peak_mb"] = vm_hwm_mb(worker.pid)
                     results.append({**r, "label": label, "goal": goal})
+                    print(f"    {r['seconds']:.2f} s, peak {r['peak_mb']} MB", flush=True)
                 finally:
                     worker.terminate()
                     worker.wait(30)
@@ -413,23 +418,26 @@ def main() -> None:
                 "peak memory is the worker process's VmHWM (Django + models + the job). The models load at worker "
                 "start, before the job."
             )
-        print("naive …", flush=True)
-        r = run_child("naive", naive, env)
-        per_row = r["seconds"] / r["rows"]
-        extrapolated = per_row * args.rows
-        results.append(
-            {
-                **r,
-                "label": f"naive row-by-row ORM ({r['rows']:,} rows measured)",
-                "goal": f"extrapolated to {args.rows:,} rows: {extrapolated:,.0f} s",
-            }
-        )
-        fastest = next(x for x in results if x["scenario"] == "api")
-        notes.append(
-            f"Naive: `prediction_create` per row (find-or-create company, score with drivers, insert, company "
-            f"summary, audit event) on {r['rows']:,} rows, extrapolated linearly to {args.rows:,} rows "
-            f"(≈ {extrapolated:,.0f} s); the bulk pipeline is ≈ {extrapolated / fastest['seconds']:,.0f}× faster."
-        )
+        if args.naive_rows:
+            print("naive …", flush=True)
+            r = run_child("naive", naive, env)
+            print(f"    {r['seconds']:.2f} s", flush=True)
+            per_row = r["seconds"] / r["rows"]
+            extrapolated = per_row * args.rows
+            results.append(
+                {
+                    **r,
+                    "label": f"naive row-by-row ORM ({r['rows']:,} rows measured)",
+                    "goal": f"extrapolated to {args.rows:,} rows: {extrapolated:,.0f} s",
+                }
+            )
+            fastest = next(x for x in results if x["scenario"] == "api")
+            notes.append(
+                f"Naive: `prediction_create` per row (find-or-create company, score with drivers, insert, company "
+                f"summary, audit event) on {r['rows']:,} rows, extrapolated linearly to {args.rows:,} rows "
+                f"(≈ {extrapolated:,.0f} s); the bulk pipeline is ≈ {extrapolated / fastest['seconds']:,.0f}× "
+                f"faster."
+            )
         notes.append(
             "In-process and command rows: peak memory is the child process's ru_maxrss (Django, the models, "
             "the test client's copy of the upload for the API run, and the job)."
