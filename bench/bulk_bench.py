@@ -6,7 +6,9 @@
 
 What it does (nothing to prepare but a running PostgreSQL; Redis for the Celery runs):
 
-1. Drops and creates the PostgreSQL database ``accunode_bulk_bench`` and migrates it.
+1. Creates and migrates the PostgreSQL database ``accunode_bulk_bench_template``; every scenario then runs in
+   ``accunode_bulk_bench``, created afresh from that template, so each one starts from the same empty database
+   (earlier scenarios' predictions and companies would otherwise make the later ones write into bigger tables).
 2. Generates the files from the shipped data (``mlcore/data/us_bankruptcy_1999_2014.csv.gz``, rows resampled with
    replacement, each given a new company symbol and year so every row is a new prediction): ``--rows`` rows
    (default 100,000) and a file of about ``--big-mb`` MB (default 50, just under the upload limit).
@@ -16,11 +18,12 @@ What it does (nothing to prepare but a running PostgreSQL; Redis for the Celery 
      time is upload + parse + validate + score + store + summaries, until the job has succeeded.
    - ``command``: ``manage.py import_predictions`` on the big file (the same pipeline, synchronously).
    - ``celery`` (when a Redis broker answers): a real ``celery -A accunode worker`` (solo pool) processes the
-     upload; the time runs from the POST to the job's ``succeeded`` as seen in the database; the worker's peak
-     memory (VmHWM) is reported.
+     upload; the time runs from the POST to the job's ``succeeded`` as seen in the database and starts once the
+     worker answers a ping (a production worker is already running; its start-up is not part of a job's time);
+     the worker's peak memory (VmHWM) is reported.
    - ``naive``: the same rows one by one through ``predictions.services.prediction_create`` (per-row ORM writes,
      drivers, audit event and company summary per row) on a smaller sample, extrapolated linearly.
-4. Writes ``bench/bulk_results.md`` with the figures and the machine. Drops the database at the end.
+4. Writes ``bench/bulk_results.md`` with the figures and the machine. Drops both databases at the end.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "mlcore" / "data" / "us_bankruptcy_1999_2014.csv.gz"
 RESULTS = ROOT / "bench" / "bulk_results.md"
 DB_NAME = "accunode_bulk_bench"
+TEMPLATE_DB_NAME = f"{DB_NAME}_template"
 PG_SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 BROKER = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/2")
 SECTORS = ["Industrials", "Energy", "Technology", "Health Care", "Utilities", "Materials"]
@@ -146,6 +150,19 @@ def _check(job, organization) -> int:
     return stored
 
 
+def worker_name(queue: str) -> str:
+    return f"{queue}@bench"
+
+
+def _wait_for_worker(app, name: str, timeout: float = 120.0) -> float:
+    """Seconds until the worker ``name`` answers a ping (it consumes tasks from then on)."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if app.control.ping(destination=[name], timeout=0.5):
+            return time.perf_counter() - started
+    raise SystemExit(f"the Celery worker {name} did not answer within {timeout:.0f} s")
+
+
 def child(scenario: str, file: Path, queue: str | None) -> dict:
     _setup_child()
     from django.test import override_settings
@@ -192,6 +209,10 @@ def child(scenario: str, file: Path, queue: str | None) -> dict:
         from predictions.tasks import process_bulk_job
 
         app.conf.task_always_eager = False
+        # The worker was started together with this process; without waiting, its start-up (Django, the models)
+        # raced the upload and was sometimes part of the time. The ping also opens this process's broker
+        # connection, as any earlier request would have in a long-running web process.
+        result["worker_wait_seconds"] = _wait_for_worker(app, worker_name(queue))
         started = time.perf_counter()
         with (
             override_settings(ACCUNODE_JOBS_IN_PROCESS=False),
@@ -248,19 +269,30 @@ def child(scenario: str, file: Path, queue: str | None) -> dict:
 
 
 # --- Infrastructure ---------------------------------------------------------------------------------------------------
-def recreate_database() -> None:
+def create_template_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        for name in (DB_NAME, TEMPLATE_DB_NAME):
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{TEMPLATE_DB_NAME}"')
+
+
+def fresh_database() -> None:
+    """``DB_NAME`` as a copy of the migrated template: every scenario starts from the same database."""
     import psycopg
 
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}" TEMPLATE "{TEMPLATE_DB_NAME}"')
 
 
-def drop_database() -> None:
+def drop_databases() -> None:
     import psycopg
 
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        for name in (DB_NAME, TEMPLATE_DB_NAME):
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def broker_available() -> bool:
@@ -352,14 +384,19 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "accunode.settings.local")
     info = machine()
-    recreate_database()
+    create_template_database()
     database_url = f"{PG_SERVER}/{DB_NAME}"
     results: list[dict] = []
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="accunode-bulk-bench-") as tmp:
         tmp_path = Path(tmp)
         env = child_env(database_url, tmp_path / "media")
-        subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], env=env, cwd=ROOT, check=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+            env={**env, "DATABASE_URL": f"{PG_SERVER}/{TEMPLATE_DB_NAME}"},
+            cwd=ROOT,
+            check=True,
+        )
         print("generating files…", flush=True)
         small = generate(args.rows, tmp_path / f"rows_{args.rows}.csv", seed=1)
         big_rows = rows_for_size(args.big_mb, small, args.rows)
@@ -367,10 +404,12 @@ def main() -> None:
         naive = generate(args.naive_rows, tmp_path / "naive.csv", seed=3)
 
         print("api …", flush=True)
+        fresh_database()
         r = run_child("api", small, env)
         results.append({**r, "label": "API upload, in-process job", "goal": "≥ 20,000 rows/s (< 5 s for 100k)"})
         print(f"    {r['seconds']:.2f} s", flush=True)
         print("command (big file) …", flush=True)
+        fresh_database()
         r = run_child("command", big, env)
         results.append({**r, "label": "import_predictions, ~50 MB", "goal": "< 30 s, peak < 1 GB"})
         print(f"    {r['seconds']:.2f} s", flush=True)
@@ -383,6 +422,7 @@ def main() -> None:
                 ("API upload ~50 MB → Celery worker", big, "< 30 s, worker peak < 1 GB"),
             ):
                 queue = f"bench-bulk-{uuid.uuid4().hex[:8]}"
+                fresh_database()
                 worker = subprocess.Popen(
                     [
                         sys.executable,
@@ -395,6 +435,8 @@ def main() -> None:
                         "solo",
                         "-Q",
                         queue,
+                        "-n",
+                        worker_name(queue),
                         "-l",
                         "warning",
                         "--without-gossip",
@@ -409,17 +451,22 @@ def main() -> None:
                     r = run_child("celery", file, env, ["--queue", queue])
                     r["peak_mb"] = vm_hwm_mb(worker.pid)
                     results.append({**r, "label": label, "goal": goal})
-                    print(f"    {r['seconds']:.2f} s, peak {r['peak_mb']} MB", flush=True)
+                    print(
+                        f"    {r['seconds']:.2f} s, peak {r['peak_mb']:.0f} MB "
+                        f"(worker answered {r['worker_wait_seconds']:.2f} s after the child was ready)",
+                        flush=True,
+                    )
                 finally:
                     worker.terminate()
                     worker.wait(30)
             notes.append(
-                "Celery rows: time from the POST (upload included) to the job's `succeeded` in the database; "
-                "peak memory is the worker process's VmHWM (Django + models + the job). The models load at worker "
-                "start, before the job."
+                "Celery rows: time from the POST (upload included) to the job's `succeeded` in the database, "
+                "started once the worker answers a ping; peak memory is the worker process's VmHWM (Django + "
+                "models + the job). The models load at worker start, before the job."
             )
         if args.naive_rows:
             print("naive …", flush=True)
+            fresh_database()
             r = run_child("naive", naive, env)
             print(f"    {r['seconds']:.2f} s", flush=True)
             per_row = r["seconds"] / r["rows"]
@@ -438,11 +485,12 @@ def main() -> None:
                 f"(≈ {extrapolated:,.0f} s); the bulk pipeline is ≈ {extrapolated / fastest['seconds']:,.0f}× "
                 f"faster."
             )
+        notes.append("Every scenario starts from the same freshly migrated database (a copy of a template).")
         notes.append(
             "In-process and command rows: peak memory is the child process's ru_maxrss (Django, the models, "
             "the test client's copy of the upload for the API run, and the job)."
         )
-    drop_database()
+    drop_databases()
     write_results(results, args, info, notes)
 
 
