@@ -47,6 +47,8 @@ DATA = ROOT / "mlcore" / "data" / "us_bankruptcy_1999_2014.csv.gz"
 RESULTS = ROOT / "bench" / "bulk_results.md"
 DB_NAME = "accunode_bulk_bench"
 TEMPLATE_DB_NAME = f"{DB_NAME}_template"
+# bulk_results.md: the table above this line is rewritten by every run; the investigation notes below it are kept
+KEPT_MARKER = "<!-- written by hand below this line; bulk_bench.py keeps it -->"
 PG_SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 BROKER = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/2")
 SECTORS = ["Industrials", "Energy", "Technology", "Health Care", "Utilities", "Materials"]
@@ -362,7 +364,8 @@ def write_results(results: list[dict], args, info: dict[str, str], notes: list[s
         "",
     ]
     if not args.no_write:
-        RESULTS.write_text("\n".join(lines))
+        kept = RESULTS.read_text().partition(KEPT_MARKER) if RESULTS.exists() else ("", "", "")
+        RESULTS.write_text("\n".join(lines) + (f"\n{KEPT_MARKER}{kept[2]}" if kept[1] else ""))
     print("\n".join(lines))
 
 
