@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import django
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
+from django.db import connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "accunode.settings.local")
 
@@ -22,8 +23,10 @@ class SyncStackASGIHandler(ASGIHandler):
     Django's handler also gives every request a new one-thread executor: a thread started for the request and a
     second thread started to join it afterwards. Here a request borrows an idle one-thread executor (its thread keeps
     running between requests) and gives it back when the response is sent; all of one request's synchronous work
-    still runs on one thread, and requests in flight together still run on different threads.
-    ``bench/api_profile.md`` has the measured effect of both.
+    still runs on one thread, and requests in flight together still run on different threads. A database connection
+    a request thread keeps between requests (persistent connections, ``DATABASE_POOL=false``) lives as long as the
+    thread, as under gunicorn's threaded workers; with the pool (the default) it goes back to the pool after each
+    request. ``bench/api_profile.md`` has the measured effect of both.
     """
 
     #: idle request threads kept per worker process; a burst above this starts threads that end after their request
@@ -52,7 +55,17 @@ class SyncStackASGIHandler(ASGIHandler):
             if len(self._idle_executors) < self.max_idle_request_threads:
                 self._idle_executors.append(executor)
             else:
-                executor.shutdown(wait=False)
+                self._retire(executor)
+
+    def close_idle_request_threads(self) -> None:
+        """End the idle request threads, closing their database connections first (shutdown, tests)."""
+        while self._idle_executors:
+            self._retire(self._idle_executors.pop())
+
+    @staticmethod
+    def _retire(executor: ThreadPoolExecutor) -> None:
+        executor.submit(connections.close_all)  # the thread's own connections: they are thread-local
+        executor.shutdown(wait=False)
 
     async def get_response_async(self, request):
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)

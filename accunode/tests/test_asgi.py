@@ -55,6 +55,13 @@ async def asgi_exchange(
     return start["status"], {name.lower(): value for name, value in start["headers"]}, parts
 
 
+@pytest.fixture(autouse=True)
+def request_threads_closed():
+    """Idle request threads keep their database connections; close them so the test database can be dropped."""
+    yield
+    application.close_idle_request_threads()
+
+
 def test_the_middleware_chain_is_one_synchronous_callable():
     assert isinstance(application, SyncStackASGIHandler)
     assert not inspect.iscoroutinefunction(application._middleware_chain)
@@ -72,6 +79,10 @@ def test_the_next_request_reuses_the_idle_request_thread():
     assert handler._idle_executors == [executor]
     assert executor._threads == {thread} and thread.is_alive()
 
+    handler.close_idle_request_threads()
+    thread.join(timeout=5)
+    assert handler._idle_executors == [] and not thread.is_alive()
+
 
 @pytest.mark.django_db(transaction=True)
 def test_requests_in_flight_together_run_on_different_threads_and_the_idle_ones_are_capped():
@@ -84,6 +95,7 @@ def test_requests_in_flight_together_run_on_different_threads_and_the_idle_ones_
     assert [status for status, _, _ in asyncio.run(burst())] == [200] * 4
     assert len(handler._idle_executors) == 2
     assert len({thread for executor in handler._idle_executors for thread in executor._threads}) == 2
+    handler.close_idle_request_threads()
 
 
 @pytest.mark.django_db(transaction=True)
