@@ -1,5 +1,5 @@
-"""Duplicate races: concurrent identical creates, and a single create against an open bulk chunk (the constraint
-decides; nobody deadlocks)."""
+"""Races: concurrent identical creates, a single create against an open bulk chunk (the constraint decides; nobody
+deadlocks), and concurrent creates for one company (its summary folds every one of them in)."""
 
 import threading
 import time
@@ -12,6 +12,7 @@ from accunode.api.testing import client_for, make_member
 from companies.models import Company
 from organizations.choices import Role
 from organizations.tests.factories import OrganizationFactory
+from predictions import services
 from predictions.models import Prediction
 from predictions.tests.factories import prediction_payload
 
@@ -56,6 +57,45 @@ def test_concurrent_identical_creates_store_one_row(company_exists):
     assert conflict["error"]["details"]["existing_id"] == created["id"]
     assert Prediction.objects.filter(organization=organization).count() == 1
     assert Company.objects.filter(organization=organization, symbol="RACE").count() == 1
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="real concurrency needs PostgreSQL (CI sets DATABASE_URL)"
+)
+def test_concurrent_creates_for_one_company_all_fold_into_its_summary():
+    organization = OrganizationFactory()
+    company = Company.objects.create(organization=organization, symbol="FOLD", name="Fold Corp")
+    years = [2019, 2023, 2017, 2021, 2020, 2022]
+    analysts = [make_member(organization, Role.ANALYST) for _ in years]
+    barrier = threading.Barrier(len(years))
+    statuses: list[int] = []
+
+    def create(user, year):
+        client = client_for(user)
+        barrier.wait()
+        try:
+            payload = prediction_payload(symbol="FOLD", year=year)
+            statuses.append(client.post("/api/v1/predictions/annual/", payload, format="json").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create, args=pair) for pair in zip(analysts, years, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert statuses == [201] * len(years)
+    summary_fields = ["prediction_count", "latest_annual_reporting_year", "latest_annual_prediction_id"]
+    folded = Company.objects.filter(pk=company.pk).values(*summary_fields).get()
+    latest = Prediction.objects.get(company=company, reporting_year=max(years))
+    assert folded == {
+        "prediction_count": len(years),
+        "latest_annual_reporting_year": max(years),
+        "latest_annual_prediction_id": latest.pk,
+    }
+    services.company_summaries_refresh(company_ids=[company.pk])
+    assert Company.objects.filter(pk=company.pk).values(*summary_fields).get() == folded
 
 
 @pytest.mark.skipif(
