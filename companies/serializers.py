@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accunode.api.serializers import StrictInputSerializer
+from accunode.api.serializers import ShallowFieldCopiesMixin, StrictInputSerializer
 
 from .models import SYMBOL_MAX_LENGTH, Company
 
@@ -93,7 +93,7 @@ class CompanyOutputSerializer(serializers.ModelSerializer):
         return LatestPredictionSummarySerializer(summary).data if summary else None
 
 
-class CompanyReferenceSerializer(serializers.Serializer):
+class CompanyReferenceSerializer(ShallowFieldCopiesMixin, serializers.Serializer):
     """The company inside a prediction (plain fields: nested in every prediction of a list page)."""
 
     id = serializers.UUIDField(read_only=True)

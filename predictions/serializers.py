@@ -7,7 +7,7 @@ import datetime as dt
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accunode.api.serializers import StrictInputSerializer, StrictIntegerField
+from accunode.api.serializers import ShallowFieldCopiesMixin, StrictInputSerializer, StrictIntegerField
 from companies.serializers import SYMBOL_PATTERN, CompanyReferenceSerializer
 
 from .choices import QUARTER_LABELS, Annualization, PredictionKind
@@ -94,12 +94,12 @@ class QuarterlyPredictionInputSerializer(PredictionInputSerializer):
     reporting_quarter = QuarterField()
 
 
-class ModelInfoSerializer(serializers.Serializer):
+class ModelInfoSerializer(ShallowFieldCopiesMixin, serializers.Serializer):
     version = serializers.CharField()
     components = serializers.DictField(child=serializers.FloatField())
 
 
-class DriverSerializer(serializers.Serializer):
+class DriverSerializer(ShallowFieldCopiesMixin, serializers.Serializer):
     feature = serializers.CharField()
     value = serializers.FloatField(allow_null=True)
     contribution = serializers.FloatField()
@@ -122,12 +122,12 @@ class FloatDictField(serializers.DictField):
         return {str(key): None if item is None else float(item) for key, item in value.items()}
 
 
-class UserReferenceSerializer(serializers.Serializer):
+class UserReferenceSerializer(ShallowFieldCopiesMixin, serializers.Serializer):
     id = serializers.UUIDField()
     email = serializers.EmailField()
 
 
-class PredictionOutputSerializer(serializers.Serializer):
+class PredictionOutputSerializer(ShallowFieldCopiesMixin, serializers.Serializer):
     """A prediction as API.md "Output" shows it. A plain ``Serializer`` (not a ModelSerializer): it builds no
     fields from the model on every use, which mattered on list pages and writes."""
 
