@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import django
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
 
@@ -13,28 +14,30 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "accunode.settings.local")
 
 class SyncStackASGIHandler(ASGIHandler):
     """Django's ASGI handler with the middleware chain and the view run together in ONE worker-thread hop per request,
-    on a request thread that is reused rather than started for every request.
+    on a small fixed set of request threads per worker process.
 
     Every middleware and view here is synchronous. Django's own handler then crosses between the event loop and a
     thread three times per request (into the middleware chain, back to the loop for URL resolution, into the view);
     this one runs the synchronous chain as WSGI would, inside a single ``sync_to_async`` call. The event loop still
-    reads requests and writes responses (uvicorn).
+    reads requests (whole bodies, before any thread is involved) and writes responses (uvicorn).
 
-    Django's handler also gives every request a new one-thread executor: a thread started for the request and a
-    second thread started to join it afterwards. Here a request borrows an idle one-thread executor (its thread keeps
-    running between requests) and gives it back when the response is sent; all of one request's synchronous work
-    still runs on one thread, and requests in flight together still run on different threads. A database connection
-    a request thread keeps between requests (persistent connections, ``DATABASE_POOL=false``) lives as long as the
-    thread, as under gunicorn's threaded workers; with the pool (the default) it goes back to the pool after each
-    request. ``bench/api_profile.md`` has the measured effect of both.
+    Django's handler also starts a new thread for every request (and a second one to join it), and runs all requests
+    in flight at once, each on its own thread: under load they share the worker's one interpreter lock in turns, so
+    every request of a busy worker takes as long as all of them. Here each worker has ``ACCUNODE_REQUEST_THREADS``
+    request threads (default 1); a request queues for the least busy one and runs on it from start to end, first
+    come, first served, as in gunicorn's classic sync worker but with keep-alive and request bodies handled by the
+    event loop. Measured: POST p99 127–152 → 80–118 ms at 16 clients, same throughput (``bench/api_profile.md``).
+    A request that is slow in Python (or waits on a slow service) delays the requests queued behind it on its thread;
+    raise the setting where that matters more than latency under load. A request thread's database connection goes
+    back to the pool after each request (``DATABASE_POOL``, the default); persistent connections stay with their
+    thread.
     """
 
-    #: idle request threads kept per worker process; a burst above this starts threads that end after their request
-    max_idle_request_threads = 32
-
-    def __init__(self):
+    def __init__(self, request_threads: int | None = None):
         super().__init__()
-        self._idle_executors: list[ThreadPoolExecutor] = []  # touched only from the event loop's thread
+        count = max(1, request_threads or settings.ACCUNODE_REQUEST_THREADS)
+        self._request_threads = [ThreadPoolExecutor(max_workers=1, thread_name_prefix="request") for _ in range(count)]
+        self._queued = [0] * count  # requests queued on or running on each thread; touched only by the event loop
 
     def load_middleware(self, is_async=False):
         super().load_middleware(is_async=False)
@@ -42,30 +45,19 @@ class SyncStackASGIHandler(ASGIHandler):
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
-        executor = (
-            self._idle_executors.pop()
-            if self._idle_executors
-            else ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
-        )
+        index = min(range(len(self._queued)), key=self._queued.__getitem__)
+        self._queued[index] += 1
         try:
-            async with ThreadSensitiveContext(executor=executor):
+            async with ThreadSensitiveContext(executor=self._request_threads[index]):
                 await self.handle(scope, receive, send)
         finally:
-            # A view still running after its client went away only delays the executor's next request (one thread).
-            if len(self._idle_executors) < self.max_idle_request_threads:
-                self._idle_executors.append(executor)
-            else:
-                self._retire(executor)
+            self._queued[index] -= 1
 
-    def close_idle_request_threads(self) -> None:
-        """End the idle request threads, closing their database connections first (shutdown, tests)."""
-        while self._idle_executors:
-            self._retire(self._idle_executors.pop())
-
-    @staticmethod
-    def _retire(executor: ThreadPoolExecutor) -> None:
-        executor.submit(connections.close_all)  # the thread's own connections: they are thread-local
-        executor.shutdown(wait=False)
+    def close_database_connections(self) -> None:
+        """Close the request threads' database connections (they are thread-local), e.g. before a test database is
+        dropped; each thread closes its own once the requests queued before it are done."""
+        for executor in self._request_threads:
+            executor.submit(connections.close_all).result()
 
     async def get_response_async(self, request):
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)

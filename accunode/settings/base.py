@@ -217,6 +217,8 @@ ACCUNODE_RATE_LIMITS = {
 # The principal cache (organizations.principals) needs a cache every process shares: with the in-process one, a change
 # made in one process (another gunicorn worker, a management command) could not invalidate the others' copies.
 ACCUNODE_PRINCIPAL_CACHE = env.bool("ACCUNODE_PRINCIPAL_CACHE", default=bool(REDIS_URL))
+# Request threads per ASGI worker process (accunode/asgi.py): requests queue for them first come, first served.
+ACCUNODE_REQUEST_THREADS = env.int("ACCUNODE_REQUEST_THREADS", default=1)
 ACCUNODE_ENABLE_BULK_UPLOAD = env.bool("ACCUNODE_ENABLE_BULK_UPLOAD", default=True)
 ACCUNODE_ENABLE_QUARTERLY_PREDICTIONS = env.bool("ACCUNODE_ENABLE_QUARTERLY_PREDICTIONS", default=True)
 ACCUNODE_MAX_PREDICTIONS_PER_USER = env.int("ACCUNODE_MAX_PREDICTIONS_PER_USER", default=1000)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
+import time
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
@@ -56,10 +58,10 @@ async def asgi_exchange(
 
 
 @pytest.fixture(autouse=True)
-def request_threads_closed():
-    """Idle request threads keep their database connections; close them so the test database can be dropped."""
+def request_connections_closed():
+    """Request threads keep their database connections; close them so the test database can be dropped."""
     yield
-    application.close_idle_request_threads()
+    application.close_database_connections()
 
 
 def test_the_middleware_chain_is_one_synchronous_callable():
@@ -67,35 +69,60 @@ def test_the_middleware_chain_is_one_synchronous_callable():
     assert not inspect.iscoroutinefunction(application._middleware_chain)
 
 
+def recording_handler(request_threads: int) -> tuple[SyncStackASGIHandler, list[tuple[str, str, int]]]:
+    """A handler that records (request id, "start" or "end", thread) around each request's synchronous work."""
+    handler = SyncStackASGIHandler(request_threads=request_threads)
+    events: list[tuple[str, str, int]] = []
+    get_response = handler.get_response
+
+    def recorded(request):
+        events.append((request.headers["X-Request-Id"], "start", threading.get_ident()))
+        time.sleep(0.02)  # long enough for the other requests of a burst to arrive meanwhile
+        try:
+            return get_response(request)
+        finally:
+            events.append((request.headers["X-Request-Id"], "end", threading.get_ident()))
+
+    handler.get_response = recorded
+    return handler, events
+
+
+def burst(handler: SyncStackASGIHandler, request_ids: list[str]) -> list[int]:
+    async def all_at_once():
+        return await asyncio.gather(
+            *(asgi_exchange(handler, "GET", "/api/v1/health", [(b"x-request-id", rid.encode())]) for rid in request_ids)
+        )
+
+    return [status for status, _, _ in asyncio.run(all_at_once())]
+
+
 @pytest.mark.django_db(transaction=True)
-def test_the_next_request_reuses_the_idle_request_thread():
-    handler = SyncStackASGIHandler()
+def test_requests_in_flight_together_run_one_at_a_time_first_come_first_served():
+    handler, events = recording_handler(request_threads=1)
 
-    assert asyncio.run(asgi_exchange(handler, "GET", "/api/v1/health"))[0] == 200
-    (executor,) = handler._idle_executors
-    (thread,) = executor._threads
-    assert asyncio.run(asgi_exchange(handler, "GET", "/api/v1/health"))[0] == 200
+    assert burst(handler, ["r0", "r1", "r2", "r3"]) == [200] * 4
+    assert burst(handler, ["r4"]) == [200]
 
-    assert handler._idle_executors == [executor]
-    assert executor._threads == {thread} and thread.is_alive()
-
-    handler.close_idle_request_threads()
-    thread.join(timeout=5)
-    assert handler._idle_executors == [] and not thread.is_alive()
+    assert [(rid, phase) for rid, phase, _ in events] == [
+        (f"r{n}", phase) for n in range(5) for phase in ("start", "end")
+    ]
+    assert len({thread for _, _, thread in events}) == 1  # one request thread, kept between requests
+    handler.close_database_connections()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_requests_in_flight_together_run_on_different_threads_and_the_idle_ones_are_capped():
-    handler = SyncStackASGIHandler()
-    handler.max_idle_request_threads = 2
+def test_with_two_request_threads_two_requests_run_at_once():
+    handler, events = recording_handler(request_threads=2)
 
-    async def burst():
-        return await asyncio.gather(*(asgi_exchange(handler, "GET", "/api/v1/health") for _ in range(4)))
+    assert burst(handler, ["r0", "r1", "r2", "r3"]) == [200] * 4
 
-    assert [status for status, _, _ in asyncio.run(burst())] == [200] * 4
-    assert len(handler._idle_executors) == 2
-    assert len({thread for executor in handler._idle_executors for thread in executor._threads}) == 2
-    handler.close_idle_request_threads()
+    running, most_at_once = 0, 0
+    for _, phase, _ in events:
+        running += 1 if phase == "start" else -1
+        most_at_once = max(most_at_once, running)
+    assert most_at_once == 2
+    assert len({thread for _, _, thread in events}) == 2
+    handler.close_database_connections()
 
 
 @pytest.mark.django_db(transaction=True)
