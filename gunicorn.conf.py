@@ -34,6 +34,11 @@ bind = f"{os.environ.get('HOST', '0.0.0.0')}:{_env_int('PORT', 8000)}"  # noqa: 
 worker_class = "uvicorn_worker.UvicornWorker"
 workers = _env_int("WEB_CONCURRENCY", min(2 * _available_cpus(), MAX_DEFAULT_WORKERS))
 
+# Web requests give up on a PostgreSQL statement after 30 s (accunode/settings/production.py): each worker runs its
+# requests one after another (ACCUNODE_REQUEST_THREADS), so one stuck on a lock would hold up the others, and
+# gunicorn's timeout below does not see it (the worker's event loop keeps answering).
+os.environ.setdefault("DATABASE_STATEMENT_TIMEOUT", "30")
+
 # A request slower than this is killed; bulk scoring runs in Celery, never in a request.
 timeout = _env_int("GUNICORN_TIMEOUT", 60)
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)

@@ -42,9 +42,15 @@ CORS_ALLOW_ALL_ORIGINS = False
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 
 # --- PostgreSQL connections: a psycopg pool per process by default ------------------------------------------------
-# Under ASGI, Django's persistent connections (CONN_MAX_AGE) are per thread and not reused across requests, so a
-# pool is what actually saves the connection set-up. DATABASE_POOL=false falls back to persistent connections.
+# The pool sets connections up once per process and shares them between its threads (request threads, bulk job
+# threads). DATABASE_POOL=false falls back to Django's persistent connections, one per thread.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A statement running longer than this is cancelled (an error, not a hang). gunicorn.conf.py sets 30 s for the
+    # web processes, where a request stuck on a lock would hold up the requests queued behind it on its thread;
+    # Celery workers and commands (bulk jobs) have no limit unless this is set for them.
+    statement_timeout = env.int("DATABASE_STATEMENT_TIMEOUT", default=0)
+    if statement_timeout:
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c statement_timeout={statement_timeout * 1000}"
     if env.bool("DATABASE_POOL", default=True):
         DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections together with a pool
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {

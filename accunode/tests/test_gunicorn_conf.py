@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import runpy
 from pathlib import Path
 
@@ -14,12 +15,24 @@ CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
 
 
 @pytest.fixture
-def worker_start():
+def conf(monkeypatch):
+    """gunicorn.conf.py's namespace; the environment it sets for the web processes is restored afterwards."""
+    monkeypatch.setenv("DATABASE_STATEMENT_TIMEOUT", "")
+    monkeypatch.delenv("DATABASE_STATEMENT_TIMEOUT")
+    return runpy.run_path(str(CONF))
+
+
+def test_web_processes_give_up_on_a_statement_after_30_seconds(conf):
+    assert os.environ["DATABASE_STATEMENT_TIMEOUT"] == "30"
+
+
+@pytest.fixture
+def worker_start(conf):
     """``post_worker_init`` of gunicorn.conf.py, with the garbage collector and model cache restored afterwards."""
     threshold = gc.get_threshold()
     artefacts.reset_cache()
     gc.unfreeze()
-    yield runpy.run_path(str(CONF))["post_worker_init"]
+    yield conf["post_worker_init"]
     gc.unfreeze()
     gc.set_threshold(*threshold)
     artefacts.reset_cache()

@@ -35,6 +35,7 @@ print(json.dumps({
     "ALLOWED_HOSTS": settings.ALLOWED_HOSTS,
     "CONN_MAX_AGE": database["CONN_MAX_AGE"],
     "POOL": database.get("OPTIONS", {}).get("pool"),
+    "CONNECTION_OPTIONS": database.get("OPTIONS", {}).get("options"),
     "SESSION_ENGINE": settings.SESSION_ENGINE,
     "CACHE_BACKEND": settings.CACHES["default"]["BACKEND"],
     "CORS_ALLOWED_ORIGINS": settings.CORS_ALLOWED_ORIGINS,
@@ -123,6 +124,11 @@ def test_defaults_pool_postgres_connections_and_log_json():
     assert values["SECURE_SSL_REDIRECT"] is True
     assert values["CORS_ALLOWED_ORIGINS"] == []
     assert values["CORS_ALLOW_ALL_ORIGINS"] is False
+
+
+def test_statements_have_no_time_limit_unless_one_is_given():
+    assert production_settings()["CONNECTION_OPTIONS"] is None
+    assert production_settings(DATABASE_STATEMENT_TIMEOUT="30")["CONNECTION_OPTIONS"] == "-c statement_timeout=30000"
 
 
 def test_persistent_connections_instead_of_a_pool_when_asked():
