@@ -94,6 +94,7 @@ if REDIS_URL:
         }
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    DJANGO_REDIS_CONNECTION_FACTORY = "accunode.cache_clients.SharedClientConnectionFactory"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "accunode"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
