@@ -21,9 +21,11 @@ from accunode.api.caching import organization_data_changed
 from accunode.api.exceptions import Conflict, PermissionDeniedError, QuotaExceeded, ValidationFailed
 from accunode.queries import unique_or_none
 from companies.models import Company
+from companies.selectors import company_list
 from companies.services import company_get_or_create
 from organizations.audit import audit_event_record
 from organizations.choices import Role
+from organizations.scoping import scope_to_organization
 
 from .choices import Annualization, PredictionKind, PredictionSource
 from .models import Prediction
@@ -73,12 +75,13 @@ def prediction_score(
         wanted = previous_quarters(reporting_year, reporting_quarter)
         on_file = {
             (row["reporting_year"], row["reporting_quarter"]): row["financials"]
-            for row in Prediction.objects.filter(
-                organization=organization,
+            for row in scope_to_organization(Prediction.objects.all(), organization)
+            .filter(
                 company=company,
                 kind=PredictionKind.QUARTERLY,
                 reporting_year__in={year for year, _ in wanted},
-            ).values("reporting_year", "reporting_quarter", "financials")
+            )
+            .values("reporting_year", "reporting_quarter", "financials")
         }
         if all(period in on_file for period in wanted):
             previous = [on_file[period] for period in wanted]
@@ -116,7 +119,7 @@ def prediction_quota_check(*, user) -> None:
 def _resolve_company(*, organization, company_ref: Mapping[str, Any] | None, company_id, created_by) -> Company:
     """The company a prediction names (by id, or by symbol: found or created)."""
     if company_id is not None:
-        company = unique_or_none(Company.objects.filter(organization=organization, id=company_id))
+        company = unique_or_none(company_list(organization=organization).filter(id=company_id))
         if company is None:
             raise ValidationFailed(details={"company_id": ["No company with this id in your organization."]})
         return company
@@ -133,8 +136,7 @@ def _resolve_company(*, organization, company_ref: Mapping[str, Any] | None, com
 
 
 def _existing_prediction_id(*, organization, company, kind, reporting_year, reporting_quarter, exclude_id=None):
-    queryset = Prediction.objects.filter(
-        organization=organization,
+    queryset = scope_to_organization(Prediction.objects.all(), organization).filter(
         company=company,
         kind=kind,
         reporting_year=reporting_year,
