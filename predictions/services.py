@@ -350,21 +350,23 @@ def prediction_ensure_explanation(*, prediction: Prediction) -> Prediction:
 
 
 _SUMMARY_ADD_SQL: dict[tuple[str, str], str] = {}
+_SUMMARY_COLUMNS = ("id", "reporting_year", "reporting_quarter", "probability", "risk_level", "rating")
 
 
-def _summary_values(prediction: Prediction) -> dict[str, Any]:
-    """The company columns that a new latest prediction of its kind sets (always in this order)."""
-    prefix = f"latest_{prediction.kind}_"
-    values = {
-        f"{prefix}prediction_id": prediction.pk,
-        f"{prefix}reporting_year": prediction.reporting_year,
-        f"{prefix}probability": prediction.probability,
-        f"{prefix}risk_level": prediction.risk_level,
-        f"{prefix}rating": prediction.rating,
+def _summary_fields(kind: str, latest: Mapping[str, Any]) -> dict[str, Any]:
+    """The company's summary columns for ``latest``, the latest prediction of ``kind`` (``{}``: none on file), always
+    in this order. Keys of ``latest``: ``_SUMMARY_COLUMNS``."""
+    prefix = f"latest_{kind}_"
+    fields = {
+        f"{prefix}prediction_id": latest.get("id"),
+        f"{prefix}reporting_year": latest.get("reporting_year"),
+        f"{prefix}probability": latest.get("probability"),
+        f"{prefix}risk_level": latest.get("risk_level") or "",
+        f"{prefix}rating": latest.get("rating") or "",
     }
-    if prediction.kind == PredictionKind.QUARTERLY:
-        values["latest_quarterly_reporting_quarter"] = prediction.reporting_quarter
-    return values
+    if kind == PredictionKind.QUARTERLY:
+        fields["latest_quarterly_reporting_quarter"] = latest.get("reporting_quarter")
+    return fields
 
 
 def _summary_add_sql(kind: str, columns: Iterable[str], connection) -> str:
@@ -396,7 +398,7 @@ def _company_summary_add(prediction: Prediction) -> None:
     """
     kind = prediction.kind
     connection = connections[router.db_for_write(Company)]
-    values = _summary_values(prediction)
+    values = _summary_fields(kind, {column: getattr(prediction, column) for column in _SUMMARY_COLUMNS})
     key = (kind, connection.vendor)
     sql = _SUMMARY_ADD_SQL.get(key) or _SUMMARY_ADD_SQL.setdefault(key, _summary_add_sql(kind, values, connection))
     later_params = [prediction.reporting_year]
@@ -408,9 +410,6 @@ def _company_summary_add(prediction: Prediction) -> None:
     params.append(Company._meta.pk.get_db_prep_value(prediction.company_id, connection))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-
-
-_SUMMARY_COLUMNS = ("id", "reporting_year", "reporting_quarter", "probability", "risk_level", "rating")
 
 
 def company_summaries_refresh(*, company_ids: Iterable) -> int:
@@ -448,16 +447,7 @@ def company_summaries_refresh(*, company_ids: Iterable) -> int:
             ) or {}
             updated += Company.objects.filter(pk=company_id).update(
                 prediction_count=predictions.count(),
-                latest_annual_prediction_id=annual.get("id"),
-                latest_annual_reporting_year=annual.get("reporting_year"),
-                latest_annual_probability=annual.get("probability"),
-                latest_annual_risk_level=annual.get("risk_level") or "",
-                latest_annual_rating=annual.get("rating") or "",
-                latest_quarterly_prediction_id=quarterly.get("id"),
-                latest_quarterly_reporting_year=quarterly.get("reporting_year"),
-                latest_quarterly_reporting_quarter=quarterly.get("reporting_quarter"),
-                latest_quarterly_probability=quarterly.get("probability"),
-                latest_quarterly_risk_level=quarterly.get("risk_level") or "",
-                latest_quarterly_rating=quarterly.get("rating") or "",
+                **_summary_fields(PredictionKind.ANNUAL, annual),
+                **_summary_fields(PredictionKind.QUARTERLY, quarterly),
             )
     return updated
