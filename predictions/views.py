@@ -102,7 +102,10 @@ class PredictionViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Prediction.objects.none()
-        return prediction_list(organization=self.request.organization, kind=self.kind)
+        predictions = prediction_list(organization=self.request.organization, kind=self.kind)
+        if self.action == "list":  # a page loads only what its rows show
+            predictions = predictions.only(*PredictionOutputSerializer.source_fields)
+        return predictions
 
     def retrieve(self, request, *args, **kwargs):
         prediction = self.get_object()
