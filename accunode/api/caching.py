@@ -13,7 +13,8 @@ import uuid
 from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotModified
 from rest_framework import status
-from rest_framework.renderers import JSONRenderer
+
+from accunode.api.renderers import render_json
 
 READ_CACHE_SECONDS = 300
 
@@ -58,7 +59,7 @@ class CachedReadMixin:
             if response.status_code != status.HTTP_200_OK:
                 return response
             # The rendered body and its ETag are stored: a hit then costs a cache read and no JSON work at all.
-            body = JSONRenderer().render(response.data)
+            body = render_json(response.data)
             entry = {"version": version, "body": body, "etag": '"' + hashlib.sha256(body).hexdigest()[:32] + '"'}
             cache.set(key, entry, READ_CACHE_SECONDS)
         etag = entry["etag"]
