@@ -126,6 +126,11 @@ class FloatDictField(serializers.DictField):
         return float_dict_representation(value)
 
 
+def utc_iso_format(moment: dt.datetime) -> str:
+    """A stored time as API.md writes times (ISO 8601 UTC), as DRF's ``DateTimeField`` writes it in UTC."""
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 def float_dict_representation(value: dict) -> dict:
     return {str(key): None if item is None else float(item) for key, item in value.items()}
 
@@ -175,7 +180,7 @@ class PredictionOutputSerializer(ShallowFieldCopiesMixin, serializers.Serializer
     def to_representation(self, prediction: Prediction) -> dict:
         """What the declared fields produce (``test_serializers`` holds the two equal), written out: DRF's generic
         loop costs two attribute look-ups and three calls per field, and a list page serializes 50 predictions.
-        The declared (unbound) fields format choices and times: representing a value needs no binding."""
+        The declared (unbound) fields format the choices: representing a value needs no binding."""
         fields = self._declared_fields
         company, created_by, ratios, drivers = prediction.company, prediction.created_by, prediction.ratios, None
         if prediction.drivers is not None:
@@ -202,8 +207,8 @@ class PredictionOutputSerializer(ShallowFieldCopiesMixin, serializers.Serializer
             if prediction.annualization is None
             else fields["annualization"].to_representation(prediction.annualization),
             "created_by": None if created_by is None else {"id": str(created_by.id), "email": created_by.email},
-            "created_at": fields["created_at"].to_representation(prediction.created_at),
-            "updated_at": fields["updated_at"].to_representation(prediction.updated_at),
+            "created_at": utc_iso_format(prediction.created_at),
+            "updated_at": utc_iso_format(prediction.updated_at),
         }
 
 
