@@ -3,12 +3,14 @@
 import django_filters
 from django.db.models import Q
 
+from accunode.filtersets import FilterSet
+
 from .models import Company
 
 RISK_LEVELS = [("LOW", "LOW"), ("MEDIUM", "MEDIUM"), ("HIGH", "HIGH"), ("CRITICAL", "CRITICAL")]
 
 
-class CompanyFilter(django_filters.FilterSet):
+class CompanyFilter(FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=100, label="Symbol or name contains")
     sector = django_filters.CharFilter(field_name="sector", lookup_expr="iexact", max_length=100)
     risk_level = django_filters.ChoiceFilter(

@@ -3,6 +3,7 @@
 import django_filters
 from django import forms
 
+from accunode.filtersets import FilterSet
 from companies.filters import RISK_LEVELS
 
 from .models import Prediction
@@ -25,7 +26,7 @@ class QuarterFilter(django_filters.Filter):
     field_class = QuarterFormField
 
 
-class PredictionFilter(django_filters.FilterSet):
+class PredictionFilter(FilterSet):
     company = django_filters.UUIDFilter(field_name="company_id")
     symbol = django_filters.CharFilter(field_name="company__symbol", lookup_expr="iexact", max_length=20)
     sector = django_filters.CharFilter(field_name="company__sector", lookup_expr="iexact", max_length=100)
