@@ -26,11 +26,17 @@ class QuarterFilter(django_filters.Filter):
     field_class = QuarterFormField
 
 
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number (``2023``): ``2023.5`` is a 400, where ``NumberFilter`` truncates it for an integer column."""
+
+    field_class = forms.IntegerField
+
+
 class PredictionFilter(FilterSet):
     company = django_filters.UUIDFilter(field_name="company_id")
     symbol = django_filters.CharFilter(field_name="company__symbol", lookup_expr="iexact", max_length=20)
     sector = django_filters.CharFilter(field_name="company__sector", lookup_expr="iexact", max_length=100)
-    reporting_year = django_filters.NumberFilter(field_name="reporting_year")
+    reporting_year = IntegerFilter(field_name="reporting_year")
     reporting_quarter = QuarterFilter(field_name="reporting_quarter")
     risk_level = django_filters.ChoiceFilter(choices=RISK_LEVELS)
     min_probability = django_filters.NumberFilter(field_name="probability", lookup_expr="gte")

@@ -24,14 +24,22 @@ class ShallowFieldCopiesMixin:
         }
 
 
+NOT_A_STRING = "Not a valid string."
+
+
 class StrictInputSerializer(ShallowFieldCopiesMixin, serializers.Serializer):
-    """Rejects fields the endpoint does not take, instead of silently ignoring them."""
+    """Rejects fields the endpoint does not take, instead of silently ignoring them, and numbers where text is
+    expected (DRF's ``CharField`` and its subclasses turn ``123`` into ``"123"``)."""
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+            errors = {name: ["Unknown field."] for name in sorted(set(data) - set(self.fields))}
+            for name, field in self.fields.items():
+                value = data.get(name)
+                if isinstance(field, serializers.CharField) and value is not None and not isinstance(value, str):
+                    errors[name] = [NOT_A_STRING]
+            if errors:
+                raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
 
 

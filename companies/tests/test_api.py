@@ -72,6 +72,9 @@ class CompanyApiTests(OrgScopedAPITestCase):
             {"symbol": "OK", "name": ""},
             {"symbol": 12, "name": "x", "unknown": 1},
             {"symbol": "OK", "name": "x", "is_staff": True},
+            {"symbol": 123, "name": "x"},  # numbers are not text (DRF would store "123")
+            {"symbol": "OK", "name": 7},
+            {"symbol": "OK", "name": "x", "sector": 1.5},
             ["not", "an", "object"],
         ):
             response = client.post(URL, payload, format="json")
@@ -79,6 +82,12 @@ class CompanyApiTests(OrgScopedAPITestCase):
         response = client.post(URL, "{not json", content_type="application/json")
         self.assert_error(response, 400, "validation_error")
         self.assertEqual(Company.objects.count(), 3)
+
+    def test_a_number_where_text_belongs_names_the_field(self):
+        response = self.client_for(self.analyst).post(URL, {"symbol": 123, "name": "x"}, format="json")
+
+        error = self.assert_error(response, 400, "validation_error")
+        self.assertEqual(error["details"], {"symbol": ["Not a valid string."]})
 
     def test_patch_updates_and_analyst_allowed(self):
         response = self.client_for(self.analyst).patch(self.detail(self.acme), {"name": "Acme Holdings"}, format="json")

@@ -89,6 +89,8 @@ class AnnualPredictionApiTests(OrgScopedAPITestCase):
             {**prediction_payload(), "extra": 1},
             {**prediction_payload(), "financials": [1, 2, 3]},
             {"reporting_year": 2023, "financials": sample_financials()},
+            {**prediction_payload(), "company": {"symbol": 123}},  # numbers are not text
+            {**prediction_payload(), "company": {"symbol": "ACME", "name": 5}},
         ]
         missing = prediction_payload()
         del missing["financials"]["total_assets"]
@@ -168,6 +170,7 @@ class AnnualPredictionApiTests(OrgScopedAPITestCase):
         self.assertEqual(client.get(ANNUAL, {"created_after": "2000-01-01T00:00:00Z"}).json()["count"], 2)
         self.assert_error(client.get(ANNUAL, {"min_probability": "abc"}), 400, "validation_error")
         self.assert_error(client.get(ANNUAL, {"created_after": "yesterday"}), 400, "validation_error")
+        self.assert_error(client.get(ANNUAL, {"reporting_year": "2023.5"}), 400, "validation_error")  # not truncated
 
     def test_list_query_count_is_bounded(self):
         for year in range(2000, 2020):
