@@ -105,8 +105,12 @@ class CompanyReferenceSerializer(ShallowFieldCopiesMixin, serializers.Serializer
 class CompanyDetailSerializer(CompanyOutputSerializer):
     """A company with its annual and quarterly prediction summaries, newest first (via the reverse relation)."""
 
-    annual_predictions = serializers.SerializerMethodField()
-    quarterly_predictions = serializers.SerializerMethodField()
+    annual_predictions = serializers.SerializerMethodField(
+        help_text="Newest first, at most 200; every one: `GET predictions/annual/?company=<id>`."
+    )
+    quarterly_predictions = serializers.SerializerMethodField(
+        help_text="Newest first, at most 200; every one: `GET predictions/quarterly/?company=<id>`."
+    )
 
     class Meta(CompanyOutputSerializer.Meta):
         fields = [*CompanyOutputSerializer.Meta.fields, "annual_predictions", "quarterly_predictions"]

@@ -8,7 +8,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
 from accunode.api.caching import CachedReadMixin
-from accunode.api.schema import error_responses
+from accunode.api.schema import NOT_MODIFIED_RESPONSE, error_responses
 from organizations.choices import Role
 from organizations.scoping import OrgScopedAPIMixin
 
@@ -24,10 +24,13 @@ from .serializers import (
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List companies", responses={200: CompanyOutputSerializer, **error_responses(401, 403)}),
+    list=extend_schema(
+        summary="List companies",
+        responses={200: CompanyOutputSerializer, **NOT_MODIFIED_RESPONSE, **error_responses(401, 403)},
+    ),
     retrieve=extend_schema(
         summary="A company with its prediction summaries",
-        responses={200: CompanyDetailSerializer, **error_responses(401, 403, 404)},
+        responses={200: CompanyDetailSerializer, **NOT_MODIFIED_RESPONSE, **error_responses(401, 403, 404)},
     ),
     create=extend_schema(
         summary="Create a company",
@@ -54,6 +57,10 @@ class CompanyViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
+    """Companies of the active organization, unique by symbol (stored upper-case). Reads are open to every member,
+    creating and updating to analysts, deleting (with the company's predictions) to admins. List and retrieve carry
+    an ``ETag``; ``If-None-Match`` with it answers 304 until the organization's data changes."""
+
     queryset = Company.objects.all()
     serializer_class = CompanyOutputSerializer
     filter_backends = [DjangoFilterBackend]

@@ -150,6 +150,9 @@ class BulkUploadView(OrgScopedAPIMixin, APIView):
     ),
 )
 class BulkJobViewSet(OrgScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Bulk scoring jobs of the active organization: progress, cancellation and the results file. Every member
+    may read them; cancelling takes an analyst."""
+
     queryset = BulkJob.objects.select_related("created_by")
     serializer_class = BulkJobSerializer
     filter_backends: list = []

@@ -2,6 +2,7 @@
 
 import django_filters
 from django import forms
+from drf_spectacular.utils import extend_schema_field
 
 from accunode.filtersets import FilterSet
 from companies.filters import RISK_LEVELS
@@ -22,6 +23,7 @@ class QuarterFormField(forms.CharField):
         return int(text)
 
 
+@extend_schema_field({"type": "string", "enum": ["Q1", "Q2", "Q3", "Q4", "1", "2", "3", "4"]})
 class QuarterFilter(django_filters.Filter):
     field_class = QuarterFormField
 
@@ -37,7 +39,7 @@ class PredictionFilter(FilterSet):
     symbol = django_filters.CharFilter(field_name="company__symbol", lookup_expr="iexact", max_length=20)
     sector = django_filters.CharFilter(field_name="company__sector", lookup_expr="iexact", max_length=100)
     reporting_year = IntegerFilter(field_name="reporting_year")
-    reporting_quarter = QuarterFilter(field_name="reporting_quarter")
+    reporting_quarter = QuarterFilter(field_name="reporting_quarter", label="Q1–Q4 or 1–4.")
     risk_level = django_filters.ChoiceFilter(choices=RISK_LEVELS)
     min_probability = django_filters.NumberFilter(field_name="probability", lookup_expr="gte")
     max_probability = django_filters.NumberFilter(field_name="probability", lookup_expr="lte")

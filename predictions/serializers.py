@@ -45,13 +45,21 @@ class QuarterField(serializers.Field):
         return QUARTER_LABELS.get(value)
 
 
+@extend_schema_field({"type": "string", "enum": ["Q1", "Q2", "Q3", "Q4"]})
+class QuarterLabelField(serializers.Field):
+    """The quarter 1–4 as API.md answers it: ``"Q1"``–``"Q4"``."""
+
+    def to_representation(self, value):
+        return QUARTER_LABELS.get(value)
+
+
 @extend_schema_field(
     {
         "type": "object",
         "description": "The 17 statement items of API.md in USD millions; required: revenue, ebit, net_income, "
         "current_assets, total_assets (> 0), current_liabilities, long_term_debt, total_liabilities, "
         "retained_earnings. Every number finite and |x| < 1e9. Unknown fields are rejected.",
-        "additionalProperties": {"type": ["number", "null"]},
+        "additionalProperties": {"type": "number", "nullable": True},
     }
 )
 class FinancialsField(serializers.Field):
@@ -148,7 +156,7 @@ class PredictionOutputSerializer(ShallowFieldCopiesMixin, serializers.Serializer
     kind = serializers.ChoiceField(choices=PredictionKind.choices, read_only=True)
     company = CompanyReferenceSerializer(read_only=True)
     reporting_year = serializers.IntegerField(read_only=True)
-    reporting_quarter = QuarterField(allow_null=True, read_only=True)
+    reporting_quarter = QuarterLabelField(allow_null=True, read_only=True, help_text="null for annual predictions.")
     financials = FloatDictField(child=serializers.FloatField(), read_only=True)
     ratios = FloatDictField(
         child=serializers.FloatField(allow_null=True),

@@ -14,7 +14,7 @@ from accunode.api.caching import CachedReadMixin, organization_data_version
 from accunode.api.exceptions import NotFound
 from accunode.api.idempotency import idempotent
 from accunode.api.ratelimit import enforce_rate_limit
-from accunode.api.schema import error_responses
+from accunode.api.schema import NOT_MODIFIED_RESPONSE, error_responses
 from organizations.choices import Role
 from organizations.scoping import OrgScopedAPIMixin
 
@@ -44,15 +44,15 @@ def _prediction_schema(kind: str, input_serializer):
     return extend_schema_view(
         list=extend_schema(
             summary=f"List {kind} predictions",
-            responses={200: PredictionOutputSerializer, **error_responses(400, 401, 403, 404, 429)},
+            responses={
+                200: PredictionOutputSerializer,
+                **NOT_MODIFIED_RESPONSE,
+                **error_responses(400, 401, 403, 404, 429),
+            },
         ),
         retrieve=extend_schema(
             summary=f"{label} prediction (ETag; If-None-Match → 304)",
-            responses={
-                200: PredictionOutputSerializer,
-                304: OpenApiResponse(description="Not modified."),
-                **error_responses(401, 403, 404),
-            },
+            responses={200: PredictionOutputSerializer, **NOT_MODIFIED_RESPONSE, **error_responses(401, 403, 404)},
         ),
         create=extend_schema(
             summary=f"Score and store a {kind} prediction",
@@ -82,6 +82,11 @@ class PredictionViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
+    """Scored financial statements of the active organization's companies: one prediction per company and year
+    (quarterly: and quarter). Reads are open to every member, scoring and re-scoring to analysts, deleting to admins
+    and to the analyst who created the prediction. List and retrieve carry an ``ETag``; ``If-None-Match`` with it
+    answers 304 until the organization's data changes."""
+
     kind: str = PredictionKind.ANNUAL
     input_serializer_class = AnnualPredictionInputSerializer
     queryset = Prediction.objects.all()

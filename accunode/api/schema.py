@@ -55,6 +55,11 @@ COMMON_ERROR_RESPONSES: dict[int, OpenApiResponse] = error_responses(401, 403, 4
 # A 204 has no body; spectacular needs the absence said explicitly.
 NO_CONTENT_RESPONSE = {204: OpenApiResponse(response=None, description="Done; no body.")}
 
+# Cached reads (``CachedReadMixin``): ``If-None-Match`` with the current ``ETag`` → 304 without a body.
+NOT_MODIFIED_RESPONSE = {
+    304: OpenApiResponse(response=None, description="Not modified: the `If-None-Match` ETag is still current.")
+}
+
 
 UNDOCUMENTED_PATH_PREFIXES = ("/api/v1/health", "/api/v1/schema", "/api/v1/docs")
 
@@ -98,4 +103,55 @@ def add_common_error_responses(result, generator, request, public):
             },
             "required": ["error"],
         }
+    return result
+
+
+SWITCHED_PATH_PREFIXES = (
+    ("ACCUNODE_ENABLE_QUARTERLY_PREDICTIONS", ("/api/v1/predictions/quarterly/",)),
+    ("ACCUNODE_ENABLE_BULK_UPLOAD", ("/api/v1/predictions/bulk-upload/", "/api/v1/jobs/")),
+)
+
+
+def drop_switched_off_endpoints(endpoints):
+    """drf-spectacular pre-processing hook: endpoints switched off by a setting (they answer 404) are not in the
+    schema either."""
+    from django.conf import settings
+
+    hidden = tuple(
+        prefix for setting, prefixes in SWITCHED_PATH_PREFIXES if not getattr(settings, setting) for prefix in prefixes
+    )
+    return [endpoint for endpoint in endpoints if not (hidden and endpoint[0].startswith(hidden))]
+
+
+RESPONSE_HEADERS = {
+    "X-Request-ID": {
+        "description": "The caller's request id if it sent a sane one (at most 64 characters), else a new one.",
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}},
+    "ETag": {"description": "Send it back in `If-None-Match`: 304 while it is current.", "schema": {"type": "string"}},
+    "Location": {"description": "The URL of the created resource.", "schema": {"type": "string"}},
+}
+
+
+def add_response_headers(result, generator, request, public):
+    """drf-spectacular post-processing hook: the headers API.md promises, on the responses that carry them —
+    ``X-Request-ID`` on every response, ``Retry-After`` on every 429, ``ETag`` on the 200 of a cached read (one
+    that documents a 304), ``Location`` on a 202 (bulk upload)."""
+    for path, operations in result.get("paths", {}).items():
+        if path.startswith(UNDOCUMENTED_PATH_PREFIXES):
+            continue
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status, response in responses.items():
+                headers = response.setdefault("headers", {})
+                headers["X-Request-ID"] = RESPONSE_HEADERS["X-Request-ID"]
+                if status == "429":
+                    headers["Retry-After"] = RESPONSE_HEADERS["Retry-After"]
+                if status == "200" and "304" in responses:
+                    headers["ETag"] = RESPONSE_HEADERS["ETag"]
+                if status == "202":
+                    headers["Location"] = RESPONSE_HEADERS["Location"]
     return result

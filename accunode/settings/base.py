@@ -179,9 +179,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {},
+    "PREPROCESSING_HOOKS": ["accunode.api.schema.drop_switched_off_endpoints"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "accunode.api.schema.add_common_error_responses",
+        "accunode.api.schema.add_response_headers",
     ],
 }
 
