@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.db.models import F
 
 
 class FilterSet(django_filters.FilterSet):
@@ -20,3 +21,22 @@ class FilterSet(django_filters.FilterSet):
             form_class = super().get_form_class()
             filterset_class._form_class = form_class
         return form_class
+
+
+class NullsLastOrderingFilter(django_filters.OrderingFilter):
+    """``?ordering=`` where rows without a value come last in both directions, on every database: PostgreSQL puts
+    NULLs first when descending and SQLite when ascending. Only ``nullable`` fields get ``NULLS LAST``, so orderings
+    on other fields keep using their indexes."""
+
+    def __init__(self, *args, nullable: tuple[str, ...] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.nullable = set(nullable)
+
+    def get_ordering_value(self, param):
+        value = super().get_ordering_value(param)
+        field_name = value.removeprefix("-")
+        if field_name not in self.nullable:
+            return value
+        if value.startswith("-"):
+            return F(field_name).desc(nulls_last=True)
+        return F(field_name).asc(nulls_last=True)

@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Q
 
-from accunode.filtersets import FilterSet
+from accunode.filtersets import FilterSet, NullsLastOrderingFilter
 
 from .models import Company
 
@@ -16,13 +16,14 @@ class CompanyFilter(FilterSet):
     risk_level = django_filters.ChoiceFilter(
         field_name="latest_annual_risk_level", choices=RISK_LEVELS, label="Risk level of the latest annual prediction"
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = NullsLastOrderingFilter(
         fields=(
             ("name", "name"),
             ("symbol", "symbol"),
             ("created_at", "created_at"),
             ("latest_annual_probability", "latest_probability"),
-        )
+        ),
+        nullable=("latest_annual_probability",),  # companies without an annual prediction come last either way
     )
 
     class Meta:

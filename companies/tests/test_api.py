@@ -35,6 +35,19 @@ class CompanyApiTests(OrgScopedAPITestCase):
         ordered = client.get(URL, {"ordering": "-symbol"}).json()["results"]
         self.assertEqual([r["symbol"] for r in ordered], ["BETA", "ACME"])
 
+    def test_companies_without_a_prediction_come_last_in_either_probability_order(self):
+        Company.objects.filter(symbol="ACME").update(latest_annual_probability=0.2)
+        Company.objects.filter(symbol="BETA").update(latest_annual_probability=0.01)
+        CompanyFactory(organization=self.org, symbol="NONE")  # no prediction yet: no probability
+        client = self.client_for(self.viewer)
+
+        for ordering, expected in (
+            ("latest_probability", ["BETA", "ACME", "NONE"]),
+            ("-latest_probability", ["ACME", "BETA", "NONE"]),
+        ):
+            rows = client.get(URL, {"ordering": ordering}).json()["results"]
+            self.assertEqual([row["symbol"] for row in rows], expected, ordering)
+
     def test_bad_filter_value_is_a_validation_error(self):
         response = self.client_for(self.viewer).get(URL, {"risk_level": "SUPER"})
         self.assert_error(response, 400, "validation_error")
