@@ -42,8 +42,8 @@ class JSONTextField(FastJSONField):
 
 class Prediction(OrgScopedModel):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)  # time-ordered: see predictions.ids
-    # No single-column indexes on organization, company and created_by: the composite indexes below start with
-    # those columns (pred_org_kind_*, pred_latest_per_company, pred_quota) and serve their lookups and cascades.
+    # No single-column indexes on organization and company: the composite indexes below start with those columns
+    # (pred_org_kind_*, pred_latest_per_company) and serve their lookups and cascades.
     organization = models.ForeignKey(
         "organizations.Organization", on_delete=models.CASCADE, related_name="predictions", db_index=False
     )
@@ -111,12 +111,6 @@ class Prediction(OrgScopedModel):
             models.Index(
                 fields=["company", "kind", "-reporting_year", "-reporting_quarter"], name="pred_latest_per_company"
             ),
-            # only single predictions count against the daily quota; bulk rows stay out of this index
-            models.Index(
-                fields=["created_by", "source", "created_at"],
-                name="pred_quota",
-                condition=Q(source=PredictionSource.SINGLE),
-            ),
         ]
 
     def __str__(self) -> str:
@@ -126,6 +120,22 @@ class Prediction(OrgScopedModel):
     @property
     def reporting_quarter_label(self) -> str | None:
         return f"Q{self.reporting_quarter}" if self.reporting_quarter else None
+
+
+class PredictionUsage(models.Model):
+    """Predictions a user scored on one UTC day, against ``ACCUNODE_MAX_PREDICTIONS_PER_USER``: counted up when a
+    single prediction is created or re-scored, in the same transaction, and never down (deleting a prediction does
+    not give the scoring back). A user's own setting, across organizations; bulk jobs are not counted."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="unique_prediction_usage_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.count} predictions by user {self.user_id} on {self.day}"
 
 
 def bulk_upload_path(job: "BulkJob", filename: str) -> str:

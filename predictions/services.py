@@ -28,7 +28,7 @@ from organizations.choices import Role
 from organizations.scoping import scope_to_organization
 
 from .choices import Annualization, PredictionKind, PredictionSource
-from .models import Prediction
+from .models import Prediction, PredictionUsage
 
 
 def previous_quarters(year: int, quarter: int) -> list[tuple[int, int]]:
@@ -100,19 +100,34 @@ def _apply_score(prediction: Prediction, result: mlcore.ScoreResult, annualizati
     prediction.annualization = annualization
 
 
-def prediction_quota_check(*, user) -> None:
-    """Single predictions per user per UTC day are capped by ACCUNODE_MAX_PREDICTIONS_PER_USER (0 = no cap)."""
+def _prediction_usage_add(*, user) -> None:
+    """Count one scoring against the user's daily cap (``ACCUNODE_MAX_PREDICTIONS_PER_USER``, 0 = no cap), or refuse
+    it with ``QuotaExceeded``. One statement adds to the user's ``PredictionUsage`` row of the UTC day only while it is
+    under the cap, so concurrent requests cannot go past it; run inside the write's transaction, a write that fails
+    later (a duplicate, say) takes its count back with it."""
     cap = settings.ACCUNODE_MAX_PREDICTIONS_PER_USER
-    if not cap:
+    if not cap or user is None:
         return
-    day_start = timezone.now().astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    made_today = Prediction.objects.filter(
-        created_by=user, source=PredictionSource.SINGLE, created_at__gte=day_start
-    ).count()
-    if made_today >= cap:
+    connection = connections[router.db_for_write(PredictionUsage)]
+    meta, quote = PredictionUsage._meta, connection.ops.quote_name
+    table, count = quote(meta.db_table), quote(meta.get_field("count").column)
+    user_column, day_column = quote(meta.get_field("user").column), quote(meta.get_field("day").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({user_column}, {day_column}, {count}) VALUES (%s, %s, 1) "  # noqa: S608 - model names
+            f"ON CONFLICT ({user_column}, {day_column}) DO UPDATE SET {count} = {table}.{count} + 1 "
+            f"WHERE {table}.{count} < %s RETURNING {count}",
+            [
+                meta.get_field("user").get_db_prep_value(user.pk, connection),
+                meta.get_field("day").get_db_prep_value(timezone.now().astimezone(dt.UTC).date(), connection),
+                cap,
+            ],
+        )
+        counted = cursor.fetchone()
+    if counted is None:
         raise QuotaExceeded(
-            f"You have made {made_today} predictions today, the daily limit is {cap}.",
-            details={"limit": cap, "used": made_today},
+            f"You have made {cap} predictions today, the daily limit is {cap}.",
+            details={"limit": cap, "used": cap},
         )
 
 
@@ -208,7 +223,6 @@ def prediction_create(
     """Validate, annualize (quarterly), score and store one prediction. Duplicates are a ``Conflict`` with
     ``existing_id`` — decided by the database constraint when two requests race."""
     clean = _validated(financials)
-    prediction_quota_check(user=created_by)
     with transaction.atomic():
         company = _resolve_company(
             organization=organization, company_ref=company_ref, company_id=company_id, created_by=created_by
@@ -234,6 +248,7 @@ def prediction_create(
         )
         _apply_score(prediction, result, annualization)
         _insert_or_conflict(prediction)
+        _prediction_usage_add(user=created_by)  # after the insert: a duplicate is not counted
         # The company's row is locked only now, after the insert: a bulk chunk inserts first and locks companies
         # last, so taking the lock before an insert that waits on the chunk's row would deadlock with it.
         _company_summary_add(prediction)
@@ -285,6 +300,7 @@ def prediction_update(
         prediction.financials = _stored_financials(clean)
         _apply_score(prediction, result, annualization)
         _save_or_conflict(prediction)
+        _prediction_usage_add(user=actor)  # a re-score is a prediction scored today too
         company_summaries_refresh(company_ids={previous_company_id, company.pk})
         audit_event_record(
             organization=organization,

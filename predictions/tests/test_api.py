@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from accunode.api.testing import OrgScopedAPITestCase
 from companies.models import Company
 from organizations.models import AuditEvent
-from predictions.models import Prediction
+from predictions.models import Prediction, PredictionUsage
 from predictions.tests.factories import prediction_payload, sample_financials
 
 ANNUAL = "/api/v1/predictions/annual/"
@@ -238,6 +238,29 @@ class AnnualPredictionApiTests(OrgScopedAPITestCase):
         self.assertEqual(error["details"]["limit"], 2)
         self.assertEqual(Prediction.objects.count(), 2)
         self.assertEqual(self.create(user=self.admin, payload=prediction_payload(year=2022)).status_code, 201)
+
+    @override_settings(ACCUNODE_MAX_PREDICTIONS_PER_USER=2)
+    def test_deleting_a_prediction_does_not_give_its_quota_back(self):
+        first = self.create(payload=prediction_payload(year=2020)).json()
+        self.assertEqual(self.create(payload=prediction_payload(year=2021)).status_code, 201)
+        self.assertEqual(self.client_for(self.analyst).delete(f"{ANNUAL}{first['id']}/").status_code, 204)
+
+        self.assert_error(self.create(payload=prediction_payload(year=2022)), 403, "quota_exceeded")
+        self.assertEqual(Prediction.objects.count(), 1)
+
+    @override_settings(ACCUNODE_MAX_PREDICTIONS_PER_USER=2)
+    def test_a_duplicate_does_not_use_the_quota_and_a_re_score_does(self):
+        first = self.create(payload=prediction_payload(year=2020)).json()
+        self.assert_error(self.create(payload=prediction_payload(year=2020)), 409, "conflict")
+        url = f"{ANNUAL}{first['id']}/"
+        put = self.client_for(self.analyst).put(url, prediction_payload(year=2020, revenue=2000.0), format="json")
+        self.assertEqual(put.status_code, 200)
+
+        refused = self.client_for(self.analyst).put(url, prediction_payload(year=2020, revenue=3000.0), format="json")
+
+        self.assert_error(refused, 403, "quota_exceeded")
+        self.assertEqual(Prediction.objects.get(pk=first["id"]).financials["revenue"], 2000.0)  # nothing changed
+        self.assertEqual(PredictionUsage.objects.get(user=self.analyst).count, 2)
 
     def test_write_rate_limit_gives_retry_after(self):
         with override_settings(ACCUNODE_RATE_LIMITS={**_limits(), "prediction_write_user": "2/m"}):

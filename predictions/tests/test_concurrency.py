@@ -1,5 +1,6 @@
 """Races: concurrent identical creates, a single create against an open bulk chunk (the constraint decides; nobody
-deadlocks), and concurrent creates for one company (its summary folds every one of them in)."""
+deadlocks), concurrent creates for one company (its summary folds every one of them in) and of one user at the
+daily cap (exactly the cap gets through)."""
 
 import threading
 import time
@@ -7,13 +8,14 @@ import time
 import pytest
 from django.db import connection, transaction
 from django.db.models import F
+from django.test import override_settings
 
 from accunode.api.testing import client_for, make_member
 from companies.models import Company
 from organizations.choices import Role
 from organizations.tests.factories import OrganizationFactory
 from predictions import services
-from predictions.models import Prediction
+from predictions.models import Prediction, PredictionUsage
 from predictions.tests.factories import prediction_payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -57,6 +59,37 @@ def test_concurrent_identical_creates_store_one_row(company_exists):
     assert conflict["error"]["details"]["existing_id"] == created["id"]
     assert Prediction.objects.filter(organization=organization).count() == 1
     assert Company.objects.filter(organization=organization, symbol="RACE").count() == 1
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="real concurrency needs PostgreSQL (CI sets DATABASE_URL)"
+)
+@override_settings(ACCUNODE_MAX_PREDICTIONS_PER_USER=3)
+def test_concurrent_creates_of_one_user_stop_exactly_at_the_daily_cap():
+    organization = OrganizationFactory()
+    analyst = make_member(organization, Role.ANALYST)
+    years = [2015, 2016, 2017, 2018, 2019, 2020]
+    barrier = threading.Barrier(len(years))
+    statuses: list[int] = []
+
+    def create(year):
+        client = client_for(analyst)
+        barrier.wait()
+        try:
+            payload = prediction_payload(symbol="CAP", year=year)
+            statuses.append(client.post("/api/v1/predictions/annual/", payload, format="json").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create, args=(year,)) for year in years]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(statuses) == [201, 201, 201, 403, 403, 403]
+    assert Prediction.objects.filter(organization=organization).count() == 3
+    assert PredictionUsage.objects.get(user=analyst).count == 3
 
 
 @pytest.mark.skipif(
