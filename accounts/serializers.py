@@ -1,12 +1,14 @@
-"""Input and output shapes of the accounts API (API.md "Auth" and "Users"). Inputs are plain serializers with
-explicit fields: anything else a client sends (``is_staff``, ``email_verified``, ``role`` …) is never read."""
+"""Input and output shapes of the accounts API (API.md "Auth" and "Users"). Inputs have explicit fields: anything
+else a client sends (``is_staff``, ``email_verified``, ``role`` …) is never read; text fields take text only."""
 
 from rest_framework import serializers
+
+from accunode.api.serializers import TextInputSerializer
 
 # --- Inputs -----------------------------------------------------------------------------------------------------------
 
 
-class RegisterInputSerializer(serializers.Serializer):
+class RegisterInputSerializer(TextInputSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
     full_name = serializers.CharField(max_length=255)
@@ -14,33 +16,33 @@ class RegisterInputSerializer(serializers.Serializer):
     invitation_token = serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True)
 
 
-class VerifyEmailInputSerializer(serializers.Serializer):
+class VerifyEmailInputSerializer(TextInputSerializer):
     token = serializers.CharField(max_length=1024)
 
 
-class AcceptInvitationInputSerializer(serializers.Serializer):
+class AcceptInvitationInputSerializer(TextInputSerializer):
     invitation_token = serializers.CharField(max_length=1024)
 
 
-class LoginInputSerializer(serializers.Serializer):
+class LoginInputSerializer(TextInputSerializer):
     email = serializers.CharField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 
 
-class RefreshTokenInputSerializer(serializers.Serializer):
+class RefreshTokenInputSerializer(TextInputSerializer):
     refresh = serializers.CharField(max_length=4096)
 
 
-class LogoutInputSerializer(serializers.Serializer):
+class LogoutInputSerializer(TextInputSerializer):
     refresh = serializers.CharField(max_length=4096)
 
 
-class ChangePasswordInputSerializer(serializers.Serializer):
+class ChangePasswordInputSerializer(TextInputSerializer):
     current_password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
     new_password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 
 
-class ProfileUpdateInputSerializer(serializers.Serializer):
+class ProfileUpdateInputSerializer(TextInputSerializer):
     """Only ``full_name`` is writable; every other field of the profile is read-only and ignored when sent."""
 
     full_name = serializers.CharField(max_length=255)

@@ -242,6 +242,12 @@ class LoginTests(AccountsAPITestCase):
         error = self.assert_error(self.client.post(LOGIN, {}, format="json"), 400, "validation_error")
         self.assertEqual(set(error["details"]), {"email", "password"})
 
+    def test_numbers_for_text_fields_are_400(self):
+        response = self.client.post(LOGIN, {"email": self.analyst.email, "password": 1234567890123}, format="json")
+
+        error = self.assert_error(response, 400, "validation_error")
+        self.assertEqual(error["details"], {"password": ["Not a valid string."]})
+
     def test_rate_limited_to_five_per_minute_per_email(self):
         for _ in range(5):
             self.assert_error(self.login(self.analyst.email, "wrong-password-123"), 401, "authentication_failed")

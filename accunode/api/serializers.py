@@ -27,20 +27,33 @@ class ShallowFieldCopiesMixin:
 NOT_A_STRING = "Not a valid string."
 
 
-class StrictInputSerializer(ShallowFieldCopiesMixin, serializers.Serializer):
-    """Rejects fields the endpoint does not take, instead of silently ignoring them, and numbers where text is
-    expected (DRF's ``CharField`` and its subclasses turn ``123`` into ``"123"``)."""
+class TextInputSerializer(ShallowFieldCopiesMixin, serializers.Serializer):
+    """Refuses numbers where text is expected: DRF's ``CharField`` (and ``EmailField``, ``RegexField``, …) turns
+    ``123`` into ``"123"``; here it is a 400 naming the field."""
+
+    def input_errors(self, data: dict) -> dict[str, list[str]]:
+        return {
+            name: [NOT_A_STRING]
+            for name, field in self.fields.items()
+            if isinstance(field, serializers.CharField)
+            and data.get(name) is not None
+            and not isinstance(data[name], str)
+        }
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            errors = {name: ["Unknown field."] for name in sorted(set(data) - set(self.fields))}
-            for name, field in self.fields.items():
-                value = data.get(name)
-                if isinstance(field, serializers.CharField) and value is not None and not isinstance(value, str):
-                    errors[name] = [NOT_A_STRING]
+            errors = self.input_errors(data)
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+class StrictInputSerializer(TextInputSerializer):
+    """Also rejects fields the endpoint does not take, instead of silently ignoring them."""
+
+    def input_errors(self, data: dict) -> dict[str, list[str]]:
+        unknown = {name: ["Unknown field."] for name in sorted(set(data) - set(self.fields))}
+        return {**unknown, **super().input_errors(data)}
 
 
 class StrictIntegerField(serializers.IntegerField):
