@@ -7,6 +7,7 @@ from organizations.scoping import OrgScopedAdmin
 
 from . import services
 from .models import Company
+from .selectors import company_find_by_symbol
 from .services import UPDATABLE_FIELDS
 
 
@@ -18,6 +19,16 @@ class CompanyAdminForm(forms.ModelForm):
     def clean_symbol(self):
         # Normalized before the unique (organization, symbol) check, exactly as the service stores it.
         return services.normalize_symbol(self.cleaned_data["symbol"])
+
+    def clean(self):
+        # On the change form the organization is read-only, so the form's own unique check leaves it out.
+        cleaned = super().clean()
+        symbol = cleaned.get("symbol")
+        if "organization" not in self.fields and symbol:
+            clash = company_find_by_symbol(organization=self.instance.organization, symbol=symbol)
+            if clash is not None and clash.pk != self.instance.pk:
+                self.add_error("symbol", "A company with this symbol already exists in this organization.")
+        return cleaned
 
 
 @admin.register(Company)
@@ -38,6 +49,10 @@ class CompanyAdmin(OrgScopedAdmin):
         "latest_quarterly_risk_level",
     ]
     fields = ["organization", "symbol", "name", "sector", "country", *readonly_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A company does not move between organizations (its predictions and audit trail stay where they are).
+        return [*self.readonly_fields, "organization"] if obj is not None else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
         """Through the services, so admin edits are audited and invalidate cached reads like API edits."""

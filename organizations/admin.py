@@ -41,6 +41,14 @@ class OrganizationAdmin(OrgScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser
 
+    def save_model(self, request, obj, form, change):
+        """Renames through the service, so they are audited; a new organization is platform staff's (no admin yet)."""
+        if change:
+            changes = {field: form.cleaned_data[field] for field in form.changed_data if field in ("name", "slug")}
+            services.organization_update(organization=obj, actor=request.user, **changes)
+        else:
+            obj.pk = services.organization_add(name=obj.name, slug=obj.slug, actor=request.user).pk
+
 
 class MembershipAdminForm(forms.ModelForm):
     class Meta:
@@ -81,7 +89,10 @@ class MembershipAdmin(OrgScopedAdmin):
         if change:
             services.membership_update_role(membership=obj, role=form.cleaned_data["role"], actor=request.user)
         else:
-            super().save_model(request, obj, form, change)
+            created = services.membership_add(
+                organization=obj.organization, user=obj.user, role=obj.role, actor=request.user
+            )
+            obj.pk = created.pk
 
     def get_deleted_objects(self, objs, request):
         deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
@@ -125,6 +136,10 @@ class InvitationAdmin(OrgScopedAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    def save_model(self, request, obj, form, change):
+        changes = {field: form.cleaned_data[field] for field in form.changed_data if field in ("role", "expires_at")}
+        services.invitation_update(invitation=obj, actor=request.user, **changes)
+
     def delete_model(self, request, obj):
         services.invitation_revoke(invitation=obj, actor=request.user)
 
@@ -145,4 +160,4 @@ class AuditEventAdmin(ReadOnlyOrgScopedAdmin):
     date_hierarchy = "at"
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return False  # an audit trail that can be edited or deleted, even by a superuser, is not one

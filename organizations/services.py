@@ -141,6 +141,49 @@ def _ensure_another_admin(membership: Membership) -> None:
         )
 
 
+def _save_changes(stored, changes: dict) -> dict[str, list]:
+    """Set on ``stored`` the ``changes`` that differ and save just those fields: ``{field: [before, after]}``."""
+    changed = {
+        name: [getattr(stored, name), value] for name, value in changes.items() if getattr(stored, name) != value
+    }
+    for name, (_, value) in changed.items():
+        setattr(stored, name, value)
+    if changed:
+        stored.save(update_fields=list(changed))
+    return changed
+
+
+@transaction.atomic
+def organization_add(*, name: str, slug: str, actor) -> Organization:
+    """Create an organization as platform staff do in Django admin: the slug they chose, no member yet; audited."""
+    organization = Organization.objects.create(name=name, slug=slug)
+    audit_event_record(organization=organization, actor=actor, action="create", target=organization)
+    return organization
+
+
+@transaction.atomic
+def organization_update(*, organization: Organization, actor, **changes) -> Organization:
+    """Change an organization's ``name`` (and, for platform staff, its ``slug``); audited with what changed."""
+    stored = Organization.objects.select_for_update().get(pk=organization.pk)
+    changed = _save_changes(stored, changes)
+    if changed:
+        audit_event_record(organization=stored, actor=actor, action="update", target=stored, changes=changed)
+    return stored
+
+
+@transaction.atomic
+def membership_add(*, organization: Organization, user, role: str, actor) -> Membership:
+    """Make ``user`` a member of ``organization`` with ``role`` directly (platform staff; members otherwise join
+    through invitations); audited. Already a member → ``Conflict``."""
+    if Membership.objects.filter(organization=organization, user=user).exists():
+        raise Conflict("This user is already a member of the organization.")
+    membership = Membership.objects.create(organization=organization, user=user, role=role)
+    audit_event_record(
+        organization=organization, actor=actor, action="create", target=membership, changes={"role": role}
+    )
+    return membership
+
+
 def _locked_role(membership: Membership) -> str:
     role = Membership.objects.select_for_update().filter(pk=membership.pk).values_list("role", flat=True).first()
     if role is None:
@@ -249,6 +292,26 @@ def invitation_create(*, organization: Organization, email: str, role: str, invi
     # Only once the invitation exists for others to see; a failing mail server must not undo the invitation.
     transaction.on_commit(partial(_invitation_email_send, invitation=invitation, token=token), robust=True)
     return invitation
+
+
+@transaction.atomic
+def invitation_update(*, invitation: Invitation, actor, **changes) -> Invitation:
+    """Change a pending invitation's ``role`` or ``expires_at``; audited. An accepted one is ``Conflict``."""
+    stored = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
+    if stored is None:
+        raise NotFound("Invitation not found.")
+    if stored.accepted_at is not None:
+        raise Conflict("This invitation was already accepted; change the member's role instead.")
+    changed = _save_changes(stored, changes)
+    if changed:
+        audit_event_record(
+            organization=stored.organization,
+            actor=actor,
+            action="update",
+            target=stored,
+            changes={field: [str(before), str(after)] for field, (before, after) in changed.items()},
+        )
+    return stored
 
 
 @transaction.atomic

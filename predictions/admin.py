@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from organizations.scoping import ReadOnlyOrgScopedAdmin
 
-from . import services
+from . import bulk, services
 from .choices import BulkJobStatus
 from .models import BulkJob, Prediction
 
@@ -42,3 +42,10 @@ class BulkJobAdmin(ReadOnlyOrgScopedAdmin):
         if obj is not None and obj.status in (BulkJobStatus.QUEUED, BulkJobStatus.RUNNING):
             return False
         return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        bulk.bulk_job_delete(job=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for job in queryset:
+            bulk.bulk_job_delete(job=job, actor=request.user)

@@ -1397,6 +1397,20 @@ def bulk_job_cancel(*, job: BulkJob) -> BulkJob:
     return locked
 
 
+def bulk_job_delete(*, job: BulkJob, actor) -> None:
+    """Delete the record of an ended job (its predictions stay) and, once that commits, its uploaded file; audited.
+    A queued or running job must be cancelled first."""
+    with transaction.atomic():
+        locked = BulkJob.objects.select_for_update().get(pk=job.pk)
+        if not locked.is_finished:
+            raise Conflict("The job has not ended yet; cancel it first.", details={"status": locked.status})
+        audit_event_record(organization=locked.organization, actor=actor, action="delete", target=locked)
+        file = locked.file
+        locked.delete()
+        if file:
+            transaction.on_commit(lambda: file.storage.delete(file.name))
+
+
 # --- Results file -----------------------------------------------------------------------------------------------------
 def formula_safe(series: pd.Series) -> pd.Series:
     """Text that a spreadsheet would run as a formula gets a leading ``'``; numbers (``-12.5``) stay as they are."""

@@ -38,13 +38,20 @@ class CompanyAdminScopingTests(AdminScopingTestMixin, OrgScopedAPITestCase):
 
     def test_org_admin_cannot_move_a_company_into_another_organization(self):
         client = self.admin_client_for(self.admin)
-        response = client.post(
-            self.admin_url(self.mine, "change", self.mine.pk),
+        change_url = self.admin_url(self.mine, "change", self.mine.pk)
+        self.assertNotIn("organization", client.get(change_url).context["adminform"].form.fields)  # shown read-only
+        client.post(
+            change_url,
             {"organization": str(self.other_org.pk), "symbol": "MINE", "name": "Moved", "sector": "", "country": ""},
         )
-        self.assertEqual(response.status_code, 200)  # form error: not a valid choice
         self.mine.refresh_from_db()
         self.assertEqual(self.mine.organization, self.org)
+
+    def test_the_organization_is_chosen_when_a_company_is_added(self):
+        client = self.admin_client_for(self.admin)
+        form = client.get(self.admin_url(self.mine, "add")).context["adminform"].form
+
+        self.assertEqual(list(form.fields["organization"].queryset), [self.org])
 
     def test_analyst_and_viewer_with_staff_access_are_denied(self):
         self.assert_admin_model_denied(self.admin_client_for(self.analyst), Company)

@@ -54,7 +54,19 @@ class PlatformSuperuserTests(AdminTestCase):
             {"user": str(self.other_admin.pk), "organization": str(self.org.pk), "role": "viewer"},
         )
         self.assertEqual(response.status_code, 302, response.content[:2000])
-        self.assertTrue(Membership.objects.filter(user=self.other_admin, organization=self.org).exists())
+        membership = Membership.objects.get(user=self.other_admin, organization=self.org)
+        event = AuditEvent.objects.get(object_id=str(membership.pk), action="create")
+        self.assertEqual(
+            (event.actor, event.organization, event.changes), (self.superuser, self.org, {"role": "viewer"})
+        )
+
+    def test_adds_an_organization_audited(self):
+        response = self.admin_client_for(self.superuser).post(
+            self.admin_url(Organization, "add"), {"name": "Newco Holdings", "slug": "newco"}
+        )
+        self.assertEqual(response.status_code, 302, response.content[:2000])
+        organization = Organization.objects.get(slug="newco")
+        self.assertTrue(AuditEvent.objects.filter(organization=organization, action="create", actor=self.superuser))
 
     def test_the_last_admin_rule_holds_for_superusers_too(self):
         client = self.admin_client_for(self.superuser)
@@ -124,6 +136,8 @@ class TenantAdminScopingTests(AdminTestCase):
         self.assertEqual(response.status_code, 302, response.content[:2000])
         self.org.refresh_from_db()
         self.assertEqual((self.org.name, self.org.slug), ("Acme Renamed", "acme-capital"))
+        event = AuditEvent.objects.get(object_id=str(self.org.pk), action="update")
+        self.assertEqual((event.actor, event.changes), (self.admin, {"name": ["Acme Capital", "Acme Renamed"]}))
 
     def test_users_are_not_browsable(self):
         self.assertEqual(self.admin_client.get(self.admin_url(User, "changelist")).status_code, 403)
@@ -263,6 +277,9 @@ class TenantAdminWritesTests(AdminTestCase):
         self.assertEqual(
             (invitation.role, invitation.email, invitation.organization), ("analyst", "mine@example.com", self.org)
         )
+        event = AuditEvent.objects.get(object_id=str(invitation.pk), action="update")
+        self.assertEqual((event.actor, event.organization), (self.admin, self.org))
+        self.assertEqual(event.changes["role"], ["viewer", "analyst"])
 
 
 class StaffWithoutAdminRoleTests(AdminTestCase):

@@ -49,6 +49,19 @@ class AuditEventAdminScopingTests(AdminScopingTestMixin, OrgScopedAPITestCase):
         self.assert_admin_changelist_scoped(client, AuditEvent, visible=[mine], hidden=[theirs])
         self.assert_admin_object_unreachable(client, theirs, change_data={"action": "delete"})
 
+    def test_nobody_deletes_audit_events_not_even_a_superuser(self):
+        from accounts.tests.factories import UserFactory
+
+        event = audit_event_record(
+            organization=self.org, actor=self.admin, action="create", target=stored_prediction(self.org, "KEEP")
+        )
+        superuser = UserFactory(is_staff=True, is_superuser=True)
+        for user in (self.admin, superuser):
+            client = self.admin_client_for(user)
+            self.assertEqual(client.get(self.admin_url(event, "delete", event.pk)).status_code, 403)
+            client.post(self.admin_url(event, "delete", event.pk), {"post": "yes"})
+        self.assertTrue(AuditEvent.objects.filter(pk=event.pk).exists())
+
 
 class PredictionAdminDeleteTests(AdminScopingTestMixin, OrgScopedAPITestCase):
     def test_delete_through_admin_keeps_the_company_summary_and_audits(self):
@@ -96,3 +109,23 @@ class BulkJobAdminScopingTests(AdminScopingTestMixin, OrgScopedAPITestCase):
         self.assertTrue(BulkJob.objects.filter(pk=running.pk).exists())
         client.post(self.admin_url(done, "delete", done.pk), {"post": "yes"})
         self.assertFalse(BulkJob.objects.filter(pk=done.pk).exists())
+
+    def test_deleting_an_ended_job_audits_it_and_removes_its_file(self):
+        from django.core.files.base import ContentFile
+        from django.core.files.storage import default_storage
+
+        from predictions.models import BulkJob
+
+        stored = default_storage.save(f"bulk/{self.org.pk}/admin-delete.csv", ContentFile(b"symbol\nX\n"))
+        job = BulkJob.objects.create(
+            organization=self.org, kind="annual", file=stored, file_name="d.csv", status="succeeded"
+        )
+        client = self.admin_client_for(self.admin)
+
+        with self.captureOnCommitCallbacks(execute=True):
+            client.post(self.admin_url(job, "delete", job.pk), {"post": "yes"})
+
+        self.assertFalse(BulkJob.objects.filter(pk=job.pk).exists())
+        self.assertFalse(default_storage.exists(stored))
+        event = AuditEvent.objects.get(object_id=str(job.pk))
+        self.assertEqual((event.action, event.actor, event.organization), ("delete", self.admin, self.org))
