@@ -20,7 +20,10 @@ class FastJSONField(models.JSONField):
 
     def from_db_value(self, value, expression, connection):
         if isinstance(value, str) and self.decoder is None and not isinstance(expression, KeyTransform):
-            return jsoncodec.loads(value)
+            try:
+                return jsoncodec.loads(value)
+            except ValueError:  # as Django does: a value that is not JSON is returned as it is
+                return value
         return super().from_db_value(value, expression, connection)
 
 
