@@ -55,3 +55,19 @@ class PredictionFactory(factory.django.DjangoModelFactory):
     risk_level = "LOW"
     rating = "bb"
     model_version = "test"
+
+
+def scored_prediction(organization, created_by, kind, year, quarter=None, *, company=None, **financial_overrides):
+    """A prediction made through ``prediction_create`` (validated, scored, explained, stored) for the sample
+    statement with ``financial_overrides``; ``company`` is the ``{"symbol", "name", …}`` it names."""
+    from predictions import services
+
+    return services.prediction_create(
+        organization=organization,
+        kind=kind,
+        reporting_year=year,
+        reporting_quarter=quarter,
+        financials=sample_financials(**financial_overrides),
+        company_ref=company or {"symbol": "ACME", "name": "ACME Corp"},
+        created_by=created_by,
+    )

@@ -19,6 +19,29 @@ from predictions.models import Prediction, PredictionUsage
 from predictions.tests.factories import prediction_payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
+ANNUAL = "/api/v1/predictions/annual/"
+
+
+def post_concurrently(requests: list[tuple]) -> list:
+    """POST each ``(user, payload)`` to the annual endpoint from a thread of its own, all released at once by a
+    barrier; the responses, in the order they finished."""
+    barrier = threading.Barrier(len(requests))
+    responses = []
+
+    def post(user, payload):
+        client = client_for(user)
+        barrier.wait()
+        try:
+            responses.append(client.post(ANNUAL, payload, format="json"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=request) for request in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return responses
 
 
 @pytest.mark.skipif(
@@ -30,27 +53,8 @@ def test_concurrent_identical_creates_store_one_row(company_exists):
     analysts = [make_member(organization, Role.ANALYST) for _ in range(2)]
     if company_exists:
         Company.objects.create(organization=organization, symbol="RACE", name="Race Corp")
-    barrier = threading.Barrier(len(analysts))
-    statuses: list[int] = []
-    bodies: list[dict] = []
-
-    def create(user):
-        client = client_for(user)
-        barrier.wait()
-        try:
-            response = client.post(
-                "/api/v1/predictions/annual/", prediction_payload(symbol="RACE", year=2023), format="json"
-            )
-            statuses.append(response.status_code)
-            bodies.append(response.json())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=create, args=(user,)) for user in analysts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    responses = post_concurrently([(user, prediction_payload(symbol="RACE", year=2023)) for user in analysts])
+    statuses, bodies = [response.status_code for response in responses], [response.json() for response in responses]
 
     assert sorted(statuses) == [201, 409], bodies
     created = next(body for body in bodies if "id" in body)
@@ -69,24 +73,10 @@ def test_concurrent_creates_of_one_user_stop_exactly_at_the_daily_cap():
     organization = OrganizationFactory()
     analyst = make_member(organization, Role.ANALYST)
     years = [2015, 2016, 2017, 2018, 2019, 2020]
-    barrier = threading.Barrier(len(years))
-    statuses: list[int] = []
 
-    def create(year):
-        client = client_for(analyst)
-        barrier.wait()
-        try:
-            payload = prediction_payload(symbol="CAP", year=year)
-            statuses.append(client.post("/api/v1/predictions/annual/", payload, format="json").status_code)
-        finally:
-            connection.close()
+    responses = post_concurrently([(analyst, prediction_payload(symbol="CAP", year=year)) for year in years])
 
-    threads = [threading.Thread(target=create, args=(year,)) for year in years]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    statuses = [response.status_code for response in responses]
     assert sorted(statuses) == [201, 201, 201, 403, 403, 403]
     assert Prediction.objects.filter(organization=organization).count() == 3
     assert PredictionUsage.objects.get(user=analyst).count == 3
@@ -100,24 +90,12 @@ def test_concurrent_creates_for_one_company_all_fold_into_its_summary():
     company = Company.objects.create(organization=organization, symbol="FOLD", name="Fold Corp")
     years = [2019, 2023, 2017, 2021, 2020, 2022]
     analysts = [make_member(organization, Role.ANALYST) for _ in years]
-    barrier = threading.Barrier(len(years))
-    statuses: list[int] = []
 
-    def create(user, year):
-        client = client_for(user)
-        barrier.wait()
-        try:
-            payload = prediction_payload(symbol="FOLD", year=year)
-            statuses.append(client.post("/api/v1/predictions/annual/", payload, format="json").status_code)
-        finally:
-            connection.close()
+    responses = post_concurrently(
+        [(user, prediction_payload(symbol="FOLD", year=year)) for user, year in zip(analysts, years, strict=True)]
+    )
 
-    threads = [threading.Thread(target=create, args=pair) for pair in zip(analysts, years, strict=True)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    statuses = [response.status_code for response in responses]
     assert statuses == [201] * len(years)
     summary_fields = ["prediction_count", "latest_annual_reporting_year", "latest_annual_prediction_id"]
     folded = Company.objects.filter(pk=company.pk).values(*summary_fields).get()

@@ -6,10 +6,9 @@ from rest_framework import serializers
 from accunode.api.testing import make_member
 from organizations.choices import Role
 from organizations.tests.factories import OrganizationFactory
-from predictions import services
 from predictions.models import Prediction
 from predictions.serializers import PredictionOutputSerializer
-from predictions.tests.factories import PredictionFactory, sample_financials
+from predictions.tests.factories import PredictionFactory, scored_prediction
 
 
 def declared_fields_representation(prediction: Prediction) -> dict:
@@ -23,15 +22,8 @@ def scored_predictions(db):
     analyst = make_member(organization, Role.ANALYST)
 
     def create(kind, year, quarter=None, **overrides):
-        return services.prediction_create(
-            organization=organization,
-            kind=kind,
-            reporting_year=year,
-            reporting_quarter=quarter,
-            financials=sample_financials(**overrides),
-            company_ref={"symbol": "SHAPE", "name": "Shape Inc", "sector": "Utilities"},
-            created_by=analyst,
-        )
+        company = {"symbol": "SHAPE", "name": "Shape Inc", "sector": "Utilities"}
+        return scored_prediction(organization, analyst, kind, year, quarter, company=company, **overrides)
 
     annual = create("annual", 2023, market_value=None, inventory=12)  # an absent item and an integer one
     quarterly = create("quarterly", 2024, 1, net_income=-3.5)

@@ -8,7 +8,7 @@ from organizations.choices import Role
 from organizations.tests.factories import OrganizationFactory
 from predictions import services
 from predictions.models import Prediction
-from predictions.tests.factories import sample_financials
+from predictions.tests.factories import scored_prediction
 
 SUMMARY_FIELDS = [
     "prediction_count",
@@ -41,15 +41,8 @@ def test_incremental_summary_equals_full_refresh_in_any_order():
     analyst = make_member(organization, Role.ANALYST)
 
     def create(kind, year, quarter=None, **overrides):
-        return services.prediction_create(
-            organization=organization,
-            kind=kind,
-            reporting_year=year,
-            reporting_quarter=quarter,
-            financials=sample_financials(**overrides),
-            company_ref={"symbol": "ORDER", "name": "Order Inc"},
-            created_by=analyst,
-        )
+        company = {"symbol": "ORDER", "name": "Order Inc"}
+        return scored_prediction(organization, analyst, kind, year, quarter, company=company, **overrides)
 
     steps = [
         ("annual", 2021, None, {}),
