@@ -46,6 +46,8 @@ class Company(OrgScopedModel):
             models.Index(fields=["organization", "created_at"]),
             models.Index(fields=["organization", "latest_annual_risk_level"]),
             models.Index(fields=["organization", "latest_annual_probability"]),
+            # ?ordering=-latest_probability (companies without a prediction last: DESC NULLS LAST) has its own index
+            # on PostgreSQL, company_org_pd_desc, made by migration 0002: SQLite cannot index NULLS LAST.
         ]
 
     def __str__(self) -> str:

@@ -1408,7 +1408,7 @@ def bulk_job_delete(*, job: BulkJob, actor) -> None:
         file = locked.file
         locked.delete()
         if file:
-            transaction.on_commit(lambda: file.storage.delete(file.name))
+            transaction.on_commit(lambda: file.storage.delete(file.name), robust=True)  # the record is gone anyway
 
 
 # --- Results file -----------------------------------------------------------------------------------------------------

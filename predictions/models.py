@@ -126,9 +126,9 @@ class Prediction(OrgScopedModel):
 
 
 class PredictionUsage(models.Model):
-    """Predictions a user scored on one UTC day, against ``ACCUNODE_MAX_PREDICTIONS_PER_USER``: counted up when a
-    single prediction is created or re-scored, in the same transaction, and never down (deleting a prediction does
-    not give the scoring back). A user's own setting, across organizations; bulk jobs are not counted."""
+    """Single predictions a user made on one UTC day, against ``ACCUNODE_MAX_PREDICTIONS_PER_USER``: counted up in
+    the transaction that creates one, never down (deleting a prediction does not give it back). Per user, across
+    organizations; re-scores (PUT) and bulk jobs are not counted."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()

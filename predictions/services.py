@@ -101,10 +101,10 @@ def _apply_score(prediction: Prediction, result: mlcore.ScoreResult, annualizati
 
 
 def _prediction_usage_add(*, user) -> None:
-    """Count one scoring against the user's daily cap (``ACCUNODE_MAX_PREDICTIONS_PER_USER``, 0 = no cap), or refuse
-    it with ``QuotaExceeded``. One statement adds to the user's ``PredictionUsage`` row of the UTC day only while it is
-    under the cap, so concurrent requests cannot go past it; run inside the write's transaction, a write that fails
-    later (a duplicate, say) takes its count back with it."""
+    """Count one new prediction against the user's daily cap (``ACCUNODE_MAX_PREDICTIONS_PER_USER``, 0 = no cap),
+    or refuse it with ``QuotaExceeded``. One statement adds to the user's ``PredictionUsage`` row of the UTC day only
+    while it is under the cap, so concurrent requests cannot go past it; run inside the write's transaction, a write
+    that fails later (a duplicate, say) takes its count back with it."""
     cap = settings.ACCUNODE_MAX_PREDICTIONS_PER_USER
     if not cap or user is None:
         return
@@ -112,6 +112,7 @@ def _prediction_usage_add(*, user) -> None:
     meta, quote = PredictionUsage._meta, connection.ops.quote_name
     table, count = quote(meta.db_table), quote(meta.get_field("count").column)
     user_column, day_column = quote(meta.get_field("user").column), quote(meta.get_field("day").column)
+    day = timezone.now().astimezone(dt.UTC).date()
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({user_column}, {day_column}, {count}) VALUES (%s, %s, 1) "  # noqa: S608 - model names
@@ -119,15 +120,16 @@ def _prediction_usage_add(*, user) -> None:
             f"WHERE {table}.{count} < %s RETURNING {count}",
             [
                 meta.get_field("user").get_db_prep_value(user.pk, connection),
-                meta.get_field("day").get_db_prep_value(timezone.now().astimezone(dt.UTC).date(), connection),
+                meta.get_field("day").get_db_prep_value(day, connection),
                 cap,
             ],
         )
         counted = cursor.fetchone()
     if counted is None:
+        used = PredictionUsage.objects.filter(user=user, day=day).values_list("count", flat=True).first() or cap
         raise QuotaExceeded(
-            f"You have made {cap} predictions today, the daily limit is {cap}.",
-            details={"limit": cap, "used": cap},
+            f"You have made {used} predictions today, the daily limit is {cap}.",
+            details={"limit": cap, "used": used},
         )
 
 
@@ -300,7 +302,6 @@ def prediction_update(
         prediction.financials = _stored_financials(clean)
         _apply_score(prediction, result, annualization)
         _save_or_conflict(prediction)
-        _prediction_usage_add(user=actor)  # a re-score is a prediction scored today too
         company_summaries_refresh(company_ids={previous_company_id, company.pk})
         audit_event_record(
             organization=organization,

@@ -60,6 +60,18 @@ class PlatformSuperuserTests(AdminTestCase):
             (event.actor, event.organization, event.changes), (self.superuser, self.org, {"role": "viewer"})
         )
 
+    def test_deletes_an_organization_with_its_audit_trail(self):
+        doomed = Organization.objects.create(name="Doomed", slug="doomed")
+        AuditEvent.objects.create(organization=doomed, action="create", object_type="x", object_id="1")
+        client = self.admin_client_for(self.superuser)
+
+        self.assertEqual(client.get(self.admin_url(doomed, "delete", doomed.pk)).status_code, 200)
+        response = client.post(self.admin_url(doomed, "delete", doomed.pk), {"post": "yes"})
+
+        self.assertEqual(response.status_code, 302)
+        self.assertFalse(Organization.objects.filter(pk=doomed.pk).exists())
+        self.assertFalse(AuditEvent.objects.filter(organization_id=doomed.pk).exists())
+
     def test_adds_an_organization_audited(self):
         response = self.admin_client_for(self.superuser).post(
             self.admin_url(Organization, "add"), {"name": "Newco Holdings", "slug": "newco"}

@@ -40,10 +40,6 @@ class Migration(migrations.Migration):
                 ("count", models.PositiveIntegerField(default=0)),
             ],
         ),
-        migrations.RemoveIndex(
-            model_name="prediction",
-            name="pred_quota",
-        ),
         migrations.AddField(
             model_name="predictionusage",
             name="user",
@@ -55,5 +51,10 @@ class Migration(migrations.Migration):
             model_name="predictionusage",
             constraint=models.UniqueConstraint(fields=("user", "day"), name="unique_prediction_usage_per_day"),
         ),
+        # Counted while pred_quota still serves the query; the index goes last, so its lock is held only briefly.
         migrations.RunPython(count_today_s_predictions, migrations.RunPython.noop),
+        migrations.RemoveIndex(
+            model_name="prediction",
+            name="pred_quota",
+        ),
     ]

@@ -249,18 +249,28 @@ class AnnualPredictionApiTests(OrgScopedAPITestCase):
         self.assertEqual(Prediction.objects.count(), 1)
 
     @override_settings(ACCUNODE_MAX_PREDICTIONS_PER_USER=2)
-    def test_a_duplicate_does_not_use_the_quota_and_a_re_score_does(self):
+    def test_neither_a_duplicate_nor_a_re_score_uses_the_quota(self):
         first = self.create(payload=prediction_payload(year=2020)).json()
         self.assert_error(self.create(payload=prediction_payload(year=2020)), 409, "conflict")
         url = f"{ANNUAL}{first['id']}/"
-        put = self.client_for(self.analyst).put(url, prediction_payload(year=2020, revenue=2000.0), format="json")
-        self.assertEqual(put.status_code, 200)
+        for revenue in (2000.0, 3000.0):  # re-scores, also at the cap below
+            put = self.client_for(self.analyst).put(url, prediction_payload(year=2020, revenue=revenue), format="json")
+            self.assertEqual(put.status_code, 200)
+        self.assertEqual(self.create(payload=prediction_payload(year=2021)).status_code, 201)
 
-        refused = self.client_for(self.analyst).put(url, prediction_payload(year=2020, revenue=3000.0), format="json")
-
-        self.assert_error(refused, 403, "quota_exceeded")
-        self.assertEqual(Prediction.objects.get(pk=first["id"]).financials["revenue"], 2000.0)  # nothing changed
+        self.assert_error(self.create(payload=prediction_payload(year=2022)), 403, "quota_exceeded")
+        self.assertEqual(
+            self.client_for(self.analyst).put(url, prediction_payload(year=2020), format="json").status_code, 200
+        )
         self.assertEqual(PredictionUsage.objects.get(user=self.analyst).count, 2)
+
+    def test_a_lowered_cap_reports_what_was_used(self):
+        with override_settings(ACCUNODE_MAX_PREDICTIONS_PER_USER=3):
+            for year in (2019, 2020, 2021):
+                self.assertEqual(self.create(payload=prediction_payload(year=year)).status_code, 201)
+        with override_settings(ACCUNODE_MAX_PREDICTIONS_PER_USER=2):
+            error = self.assert_error(self.create(payload=prediction_payload(year=2022)), 403, "quota_exceeded")
+        self.assertEqual(error["details"], {"limit": 2, "used": 3})
 
     def test_write_rate_limit_gives_retry_after(self):
         with override_settings(ACCUNODE_RATE_LIMITS={**_limits(), "prediction_write_user": "2/m"}):
