@@ -13,14 +13,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from rest_framework.permissions import SAFE_METHODS
 
-from accunode.api.exceptions import NotFound, PermissionDeniedError
+from accunode.api.exceptions import ApplicationError, NotFound, PermissionDeniedError
 from accunode.api.ratelimit import enforce_rate_limit
 from accunode.logging import organization_id_var, user_id_var
 
@@ -229,6 +229,26 @@ class OrgScopedAdmin(admin.ModelAdmin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         kwargs = self._scoped_choices(request, db_field.related_model, kwargs)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    # A service refusing an admin write (a conflict that arose between the form and the save, say) is a message on
+    # the page the administrator came from, not a server error; the admin's transaction has rolled back by then.
+    def changeform_view(self, request, *args, **kwargs):
+        return self._service_errors_as_messages(request, super().changeform_view, *args, **kwargs)
+
+    def delete_view(self, request, *args, **kwargs):
+        return self._service_errors_as_messages(request, super().delete_view, *args, **kwargs)
+
+    def changelist_view(self, request, *args, **kwargs):  # bulk actions (delete selected) post here
+        return self._service_errors_as_messages(request, super().changelist_view, *args, **kwargs)
+
+    def _service_errors_as_messages(self, request, view, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except ApplicationError as error:
+            if request.method != "POST":  # only writes are refused this way; a page that cannot show stays an error
+                raise
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def get_list_filter(self, request) -> Iterable:
         filters = list(super().get_list_filter(request))

@@ -2,14 +2,18 @@
 
 import uuid
 
-from django.test import TestCase, override_settings
+from django.contrib.admin import site
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.contrib.sessions.backends.db import SessionStore
+from django.test import RequestFactory, TestCase, override_settings
 from django.urls import path
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.tests.factories import UserFactory
-from accunode.api.exceptions import NotFound, PermissionDeniedError
+from accunode.api.exceptions import Conflict, NotFound, PermissionDeniedError
 from accunode.api.testing import OrgScopedAPITestCase, make_member
+from companies.models import Company
 from organizations.choices import Role, role_at_least
 from organizations.models import Invitation, Membership, Organization
 from organizations.scoping import (
@@ -178,3 +182,34 @@ class XOrganizationHeaderTests(OrgScopedAPITestCase):
         self.assert_error(response, 404, "not_found")
         response = self.call(self.viewer, "delete", organization_id=self.org.pk)
         self.assert_error(response, 403, "permission_denied")
+
+
+class AdminServiceRefusalTests(TestCase):
+    """A service refusing an admin write becomes a message and a redirect back, never a server error."""
+
+    def request(self, method: str):
+        request = getattr(RequestFactory(), method)("/admin/companies/company/1/change/?_changelist_filters=x")
+        request.session = SessionStore()
+        request._messages = FallbackStorage(request)
+        return request
+
+    def refusing_view(self, request):
+        raise Conflict("A company with symbol TAKEN already exists in this organization.")
+
+    def admin(self):
+        return site._registry[Company]
+
+    def test_a_refused_post_is_a_message_on_the_page_it_came_from(self):
+        request = self.request("post")
+
+        response = self.admin()._service_errors_as_messages(request, self.refusing_view)
+
+        self.assertEqual((response.status_code, response["Location"]), (302, request.get_full_path()))
+        self.assertEqual(
+            [str(message) for message in request._messages],
+            ["A company with symbol TAKEN already exists in this organization."],
+        )
+
+    def test_a_get_that_fails_stays_an_error(self):
+        with self.assertRaises(Conflict):
+            self.admin()._service_errors_as_messages(self.request("get"), self.refusing_view)
