@@ -12,9 +12,12 @@ class FilterSet(django_filters.FilterSet):
     django-filter builds a new form class (``type(...)``) from the filters of every instance, so on every list
     request, although each instance's filters are copies of its class's: 0.8 of the 1.3 ms a prediction filterset
     cost, and each class left cyclic garbage behind. The form (bound data, errors) is still one per instance.
-    A FilterSet that changes its filters per instance (a queryset per request, say) must not use this base."""
+    A filter whose choices depend on the request (a callable ``queryset``) gets a form class per instance, as in
+    django-filter; a FilterSet that changes its filters per instance in other ways must not use this base."""
 
     def get_form_class(self):
+        if any(callable(getattr(filter_, "queryset", None)) for filter_ in self.filters.values()):
+            return super().get_form_class()  # choices per request: never shared
         filterset_class = type(self)
         form_class = filterset_class.__dict__.get("_form_class")  # this class's own, never a parent's
         if form_class is None:

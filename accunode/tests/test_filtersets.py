@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import django_filters
 from django.http import QueryDict
 
 from accunode.filtersets import FilterSet
+from companies.models import Company
 from predictions.filters import PredictionFilter
 from predictions.models import Prediction
 
@@ -32,3 +35,17 @@ def test_a_subclass_gets_a_form_class_of_its_own_filters():
     assert "model_version" not in parent.form.fields
     assert type(parent.form) is parent_form_class and type(narrower.form) is not parent_form_class
     assert issubclass(NarrowerPredictionFilter, FilterSet)
+
+
+def test_a_filter_with_choices_per_request_gets_a_form_class_per_instance():
+    class CompanyOfRequestFilter(PredictionFilter):
+        company_choice = django_filters.ModelChoiceFilter(
+            field_name="company", queryset=lambda request: Company.objects.filter(organization=request.organization)
+        )
+
+    request = SimpleNamespace(organization=None)  # the callable reads the request; nothing is queried here
+    first = CompanyOfRequestFilter(QueryDict(), queryset=Prediction.objects.none(), request=request)
+    second = CompanyOfRequestFilter(QueryDict(), queryset=Prediction.objects.none(), request=request)
+
+    assert first.get_form_class() is not second.get_form_class()
+    assert "_form_class" not in CompanyOfRequestFilter.__dict__
