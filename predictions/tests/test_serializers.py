@@ -1,4 +1,4 @@
-"""The prediction output: its written-out ``to_representation`` says exactly what the declared fields say."""
+"""The prediction output: its written-out ``to_representation`` says exactly what DRF's stock fields say."""
 
 import pytest
 from rest_framework import serializers
@@ -11,9 +11,56 @@ from predictions.serializers import PredictionOutputSerializer
 from predictions.tests.factories import PredictionFactory, scored_prediction
 
 
+class ReferenceDriverSerializer(serializers.Serializer):
+    feature = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    contribution = serializers.FloatField()
+
+
+class ReferenceCompanySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    symbol = serializers.CharField()
+    name = serializers.CharField()
+    sector = serializers.CharField()
+
+
+class ReferenceUserSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+
+
+class ReferencePredictionSerializer(serializers.Serializer):
+    """API.md "Output" in DRF's stock fields only, independent of the project's shortcuts: what the written-out
+    representation must equal."""
+
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    company = ReferenceCompanySerializer()
+    reporting_year = serializers.IntegerField()
+    reporting_quarter = serializers.SerializerMethodField()
+    financials = serializers.DictField(child=serializers.FloatField())
+    ratios = serializers.DictField(child=serializers.FloatField(allow_null=True), allow_null=True)
+    probability = serializers.FloatField()
+    risk_level = serializers.CharField()
+    rating = serializers.CharField()
+    model = serializers.SerializerMethodField()
+    drivers = ReferenceDriverSerializer(many=True, allow_null=True)
+    annualization = serializers.CharField(allow_null=True)
+    created_by = ReferenceUserSerializer(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_reporting_quarter(self, prediction):
+        return None if prediction.reporting_quarter is None else f"Q{prediction.reporting_quarter}"
+
+    def get_model(self, prediction):
+        components = {name: float(value) for name, value in prediction.components.items()}
+        return {"version": prediction.model_version, "components": components}
+
+
 def declared_fields_representation(prediction: Prediction) -> dict:
-    """DRF's generic field-by-field representation of the same serializer."""
-    return serializers.Serializer.to_representation(PredictionOutputSerializer(), prediction)
+    """The prediction in DRF's stock fields (``ReferencePredictionSerializer``)."""
+    return ReferencePredictionSerializer(prediction).data
 
 
 @pytest.fixture
