@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accunode.api.exceptions import Conflict, NotFound, ValidationFailed
+from accunode.queries import unique_or_none
 
 from .audit import audit_event_record
 from .choices import Role
@@ -297,7 +298,7 @@ def invitation_create(*, organization: Organization, email: str, role: str, invi
 @transaction.atomic
 def invitation_update(*, invitation: Invitation, actor, **changes) -> Invitation:
     """Change a pending invitation's ``role`` or ``expires_at``; audited. An accepted one is ``Conflict``."""
-    stored = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
+    stored = unique_or_none(Invitation.objects.select_for_update().filter(pk=invitation.pk))
     if stored is None:
         raise NotFound("Invitation not found.")
     if stored.accepted_at is not None:

@@ -126,7 +126,7 @@ def _prediction_usage_add(*, user) -> None:
         )
         counted = cursor.fetchone()
     if counted is None:
-        used = PredictionUsage.objects.filter(user=user, day=day).values_list("count", flat=True).first() or cap
+        used = unique_or_none(PredictionUsage.objects.filter(user=user, day=day).values_list("count", flat=True)) or cap
         raise QuotaExceeded(
             f"You have made {used} predictions today, the daily limit is {cap}.",
             details={"limit": cap, "used": used},
